@@ -1,0 +1,1 @@
+"""SWE-bench tasks, patch evaluation in fresh containers, grading, and reports."""

@@ -1,0 +1,1 @@
+"""Where actions and tests run: the Sandbox protocol, Docker containers with limits, layered images."""

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build the wheel, install it (no deps beyond the core ones) into a fresh venv, and run `swesrl --help`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$PY" -m build --wheel --outdir "$tmp/dist" . >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; exit 1; }
+"$PY" -m venv "$tmp/venv"
+"$tmp/venv/bin/pip" install -q "$tmp"/dist/swesrl-*.whl 2>&1 | grep -v "^WARNING: Location" || true
+cd "$tmp"  # away from the source tree, so only site-packages can answer imports
+"$tmp/venv/bin/swesrl" --help >/dev/null
+"$tmp/venv/bin/python" - <<'PY'
+import importlib.util, swesrl
+for bare in ("agent", "eval", "sandbox", "training", "trajectories"):
+    assert importlib.util.find_spec(bare) is None, f"bare package {bare!r} leaked into site-packages"
+import swesrl.trajectories, swesrl.cli
+print("[wheel] ok:", swesrl.__version__)
+PY

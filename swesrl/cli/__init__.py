@@ -1,0 +1,39 @@
+"""The `swesrl` command: one subcommand group per pipeline stage. It composes the stages; nothing imports it."""
+
+from __future__ import annotations
+
+import typer
+
+from swesrl import __version__
+
+from . import agent, eval, model, sandbox, train, traj
+
+app = typer.Typer(
+    name="swesrl",
+    help="Teach small language models to fix real software bugs (SRL), and prove it by running their patches.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(traj.app, name="traj")
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(eval.app, name="eval")
+app.add_typer(agent.app, name="agent")
+app.add_typer(train.app, name="train")
+app.add_typer(model.app, name="model")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"swesrl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Expert trajectories -> step examples -> SRL training -> the agent in a Docker sandbox -> SWE-bench evaluation."""
+
+
+def main() -> None:
+    app()

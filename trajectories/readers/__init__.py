@@ -1,0 +1,1 @@
+"""Trajectory readers, one per source format, chosen by sniffing the content."""
