@@ -2,6 +2,259 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator, Sequence
+from enum import Enum
+from itertools import islice
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from swesrl.trajectories import Trajectory, TrajectoryError
+from swesrl.trajectories.split import SplitConfig, SplitStats, split, split_all, write_examples
 
 app = typer.Typer(help="Expert trajectories: inspect, stats, convert, split into step examples.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+class OnError(str, Enum):
+    skip = "skip"
+    fail = "fail"
+
+
+Files = Annotated[list[Path], typer.Argument(exists=True, help="Trajectory files (any supported format) or folders of them.")]
+CONTEXT_STEPS = typer.Option("2", "--context-steps", help="Previous action/observation pairs in each prompt, or 'all'.")
+MAX_PROMPT_TOKENS = typer.Option(8192, "--max-prompt-tokens", help="Drop the oldest turns until the prompt fits.")
+MAX_OBS_CHARS = typer.Option(8000, "--max-observation-chars", help="Cut longer observations in the middle (with a marker).")
+TOKENIZER = typer.Option(None, "--tokenizer", help="Hugging Face tokenizer path for token counts (default: a 3.5 chars/token estimate).")
+ON_ERROR = typer.Option(OnError.skip, "--on-error", help="skip: log bad records and go on; fail: stop at the first one (exit 1).")
+ERRORS_FILE = typer.Option(None, "--errors-file", help="Where skipped records are logged as JSONL (default: OUT.errors.jsonl).")
+
+
+def _context_steps(value: str) -> int | None:
+    if value.strip().lower() == "all":
+        return None
+    try:
+        k = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected a number or 'all', got {value!r}", param_hint="--context-steps") from None
+    if k < 0:
+        raise typer.BadParameter("must be >= 0", param_hint="--context-steps")
+    return k
+
+
+class ErrorLog:
+    """Skipped records, appended to a JSONL file as they happen (the file is created on the first one)."""
+
+    def __init__(self, path: Path):
+        self.path, self.count, self._f = path, 0, None
+        path.unlink(missing_ok=True)  # a stale log from an earlier run would mislead
+
+    def add(self, e: TrajectoryError) -> None:
+        if self._f is None:
+            self._f = self.path.open("w", encoding="utf-8")
+        record = {"path": e.path, "record": e.record, "field": e.field, "problem": e.problem, "message": str(e)}
+        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._f.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+
+
+def _read(paths: Sequence[Path], on_error: Callable[[TrajectoryError], None] | None) -> Iterator[Trajectory]:
+    """Every run in every path; with on_error, a file that cannot be read at all is one more logged error."""
+    from swesrl.trajectories.readers import read_trajectories
+
+    for path in paths:
+        try:
+            yield from read_trajectories(path, on_error=on_error)
+        except TrajectoryError as e:
+            if on_error is None:
+                raise
+            on_error(e)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} inputs  {task.fields[runs]} runs  {task.fields[note]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def _tracked(paths: Sequence[Path], on_error, progress: Progress, note: Callable[[], str]) -> Iterator[Trajectory]:
+    """_read with a progress bar: one tick per input path, the run count live."""
+    task = progress.add_task("reading", total=len(paths), runs=0, note="")
+    runs = 0
+    for path in paths:
+        progress.update(task, description=path.name)
+        for traj in _read([path], on_error):
+            runs += 1
+            progress.update(task, runs=runs, note=note())
+            yield traj
+        progress.advance(task)
+
+
+@app.command()
+def inspect(
+    file: Annotated[Path, typer.Argument(exists=True, help="A trajectory file (any supported format).")],
+    index: int = typer.Option(0, "--index", "-i", help="Which run in the file (0-based), for files holding several."),
+    step: int | None = typer.Option(None, "--step", "-s", help="Show the step example of this step: prompt messages and target."),
+    context_steps: str = CONTEXT_STEPS,
+    max_observation_chars: int = typer.Option(1500, "--max-observation-chars", help="Cut observations to this many characters."),
+) -> None:
+    """Show one expert run readably: the issue, then each step's thought, action and observation.
+
+    Example: swesrl traj inspect runs/django__django-11179.json --step 3
+    """
+    from swesrl.trajectories.render import render_example, render_trajectory
+
+    try:
+        traj = next(islice(_read([file], None), index, None), None)
+    except TrajectoryError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    if traj is None:
+        err.print(f"[red]error:[/red] {file} holds fewer than {index + 1} runs")
+        raise typer.Exit(1)
+    if step is None:
+        out.print(render_trajectory(traj, max_observation_chars))
+        return
+    config = SplitConfig(context_steps=_context_steps(context_steps))
+    ex = next((e for e in split(traj, config) if e.step_index == step), None)
+    if ex is None:
+        if not 0 <= step < len(traj.steps):
+            why = f"the run has {len(traj.steps)} steps (0..{len(traj.steps) - 1})"
+        else:
+            why = f"step {step} has no action ({traj.steps[step].action_error or 'none'}), so it is no example"
+        err.print(f"[red]error:[/red] no example for step {step}: {why}")
+        raise typer.Exit(1)
+    out.print(render_example(ex))
+
+
+@app.command()
+def stats(
+    files: Files,
+    context_steps: str = CONTEXT_STEPS,
+    max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+    tokenizer: str | None = TOKENIZER,
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Runs per format, steps per run, action kinds, prompt sizes, resolved share, turns without action.
+
+    Bad records are skipped and counted. Example: swesrl traj stats data/trajectories/ --json
+    """
+    from swesrl.trajectories.stats import corpus_stats
+
+    errors: list[TrajectoryError] = []
+    config = SplitConfig(context_steps=_context_steps(context_steps), max_prompt_tokens=max_prompt_tokens, tokenizer=tokenizer)
+    with _progress() as progress:
+        s = corpus_stats(_tracked(files, errors.append, progress, lambda: ""), config)
+    d = s.to_dict() | {"errors": len(errors)}
+    if as_json:
+        typer.echo(json.dumps(d, indent=2))
+        return
+    t = Table(title="trajectory corpus", show_header=False)
+    t.add_row("runs", str(d["runs"]))
+    for fmt, n in d["runs_per_format"].items():
+        t.add_row(f"  format {fmt}", str(n))
+    sp = d["steps_per_run"]
+    t.add_row("steps per run", f"mean {sp['mean']}  min {sp['min']}  max {sp['max']}")
+    for kind, n in d["action_kinds"].items():
+        t.add_row(f"  action {kind}", str(n))
+    t.add_row("turns without action", str(d["turns_without_action"]))
+    t.add_row("resolved share", str(d["resolved_share"]))
+    pt = d["prompt_tokens"]
+    t.add_row("step examples", str(d["examples"]))
+    t.add_row("prompt tokens", f"p50 {pt['p50']}  p90 {pt['p90']}  p99 {pt['p99']}  max {pt['max']}")
+    t.add_row("errors (skipped records)", str(d["errors"]))
+    out.print(t)
+    for e in errors[:10]:
+        err.print(f"[yellow]skipped:[/yellow] {e}")
+
+
+@app.command("split")
+def split_cmd(
+    files: Files,
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.jsonl or OUT.parquet.")],
+    context_steps: str = CONTEXT_STEPS,
+    max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+    max_observation_chars: int = MAX_OBS_CHARS,
+    tokenizer: str | None = TOKENIZER,
+    only_resolved: bool = typer.Option(False, "--only-resolved", help="Skip runs whose outcome is not 'resolved'."),
+    submit: bool = typer.Option(True, "--submit/--no-submit", help="Keep submit steps as targets."),
+    drop_last: bool = typer.Option(False, "--drop-last", help="Drop each run's last action (the paper's N-1 examples)."),
+    dedupe: bool = typer.Option(False, "--dedupe", help="Drop examples whose (prompt, target) already appeared."),
+    on_error: OnError = ON_ERROR,
+    errors_file: Path | None = ERRORS_FILE,
+) -> None:
+    """Split expert runs into SRL step examples: prompt = issue + previous turns, target = the expert's action.
+
+    Example: swesrl traj split data/trajectories/ -o steps.parquet --context-steps 2 --only-resolved
+    """
+    if output.suffix.lower() not in (".jsonl", ".parquet"):
+        raise typer.BadParameter(f"{output}: must end in .jsonl or .parquet", param_hint="--output")
+    config = SplitConfig(
+        context_steps=_context_steps(context_steps),
+        max_observation_chars=max_observation_chars,
+        max_prompt_tokens=max_prompt_tokens,
+        only_resolved=only_resolved,
+        keep_submit=submit,
+        drop_last=drop_last,
+        dedupe=dedupe,
+        tokenizer=tokenizer,
+    )
+    log = ErrorLog(errors_file or output.with_name(output.name + ".errors.jsonl"))
+    stats = SplitStats()
+    try:
+        with _progress() as progress:
+            runs = _tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: f"{stats.examples} examples")
+            written = write_examples(split_all(runs, config, stats), output)
+    except TrajectoryError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        log.close()
+    out.print(
+        f"[green]wrote[/green] {written} examples to {output}\n"
+        f"runs read {stats.trajectories} (unresolved skipped {stats.unresolved_skipped}), "
+        f"steps skipped: {stats.steps_without_action} without action, {stats.submit_dropped} submit, "
+        f"{stats.last_dropped} last, {stats.duplicates} duplicate, {stats.over_budget} over budget; "
+        f"errors {log.count}" + (f" (see {log.path})" if log.count else "")
+    )
+
+
+@app.command()
+def convert(
+    files: Files,
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.jsonl in swesrl's own trajectory schema.")],
+    on_error: OnError = ON_ERROR,
+    errors_file: Path | None = ERRORS_FILE,
+) -> None:
+    """Convert runs from any supported format into swesrl's own JSONL schema (one run per line).
+
+    Example: swesrl traj convert data/trajectories/openhands-fncall/ -o runs.jsonl
+    """
+    from swesrl.trajectories.readers.swesrl_format import write_trajectories
+
+    log = ErrorLog(errors_file or output.with_name(output.name + ".errors.jsonl"))
+    try:
+        with _progress() as progress:
+            written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: ""), output)
+    except TrajectoryError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None
+    finally:
+        log.close()
+    out.print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""))
