@@ -1,0 +1,57 @@
+"""A transformers model as a policy: local folder or hub name, its own chat template, CPU or GPU."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from swesrl.trajectories.context import Message
+
+from .policies import GREEDY, PolicyError, Reply, Sampling, Usage
+
+
+class HFPolicy:
+    def __init__(self, model: str, sampling: Sampling = GREEDY):
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as e:
+            raise PolicyError(f"hf:{model} needs torch and transformers (pip install 'swesrl[train]'): {e}") from None
+        self.name = f"hf:{model}"
+        self.sampling = sampling
+        self._torch = torch
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.tokenizer = AutoTokenizer.from_pretrained(model)
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
+        self.context_window = getattr(self.model.config, "max_position_embeddings", None)
+        self._lock = threading.Lock()  # one generate at a time: eval workers share the loaded model
+
+    def for_instance(self, instance_id: str | None) -> HFPolicy:
+        return self
+
+    def act(self, messages: Sequence[Message]) -> Reply:
+        enc = self.tokenizer.apply_chat_template(
+            list(messages), add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+        )
+        n_prompt = enc["input_ids"].shape[1]
+        max_new = self.sampling.max_new_tokens
+        if self.context_window is not None:
+            if n_prompt >= self.context_window:
+                raise PolicyError(
+                    f"{self.name}: prompt of {n_prompt} tokens does not fit the model's context of {self.context_window}"
+                    " (lower --max-prompt-tokens)"
+                )
+            max_new = min(max_new, self.context_window - n_prompt)
+        sample = self.sampling.temperature > 0
+        kwargs = {"do_sample": sample, "max_new_tokens": max_new, "pad_token_id": self.tokenizer.pad_token_id
+                  if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id}
+        if sample:
+            kwargs.update(temperature=self.sampling.temperature, top_p=self.sampling.top_p)
+        with self._lock, self._torch.inference_mode():
+            if self.sampling.seed is not None:
+                self._torch.manual_seed(self.sampling.seed)
+            out = self.model.generate(**{k: v.to(self.device) for k, v in enc.items()}, **kwargs)
+        new = out[0, n_prompt:]
+        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        return Reply(text, Usage(n_prompt, int(new.shape[0])))

@@ -1,0 +1,84 @@
+"""A real Sandbox on the host: a temporary git copy of a folder, commands run by subprocess.
+
+For fast tests and the loop benchmark only. It does run what it is told, on this machine, with no
+isolation (no container, no network or memory limits): never point a model you do not trust at it.
+The agent commands always use the Docker sandbox. Paths are host paths; relative ones are taken
+from the copy's root, which is also ``workdir``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from swesrl.sandbox.base import ExecResult
+
+MAX_OUTPUT = 100_000
+
+
+def _cap(text: str, limit: int = MAX_OUTPUT) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]}\n[... {len(text) - limit} characters truncated ...]\n{text[len(text) - (limit - head):]}"
+
+
+class LocalSandbox:
+    def __init__(self, source: str | Path):
+        self.root = Path(tempfile.mkdtemp(prefix="swesrl-local-")).resolve()
+        self.workdir = str(self.root)
+        shutil.copytree(source, self.root, dirs_exist_ok=True, symlinks=True)
+        if not (self.root / ".git").exists():
+            self._git("init", "-q")
+            self._git("add", "-A")
+            self._git("-c", "user.name=swesrl", "-c", "user.email=swesrl@localhost", "commit", "-q", "--allow-empty", "-m", "base")
+        self.base_commit = self._git("rev-parse", "HEAD").strip()
+
+    def _git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True).stdout
+
+    def _path(self, path: str) -> Path:
+        return Path(path) if os.path.isabs(path) else self.root / path
+
+    def exec(self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None) -> ExecResult:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            ["bash", "-c", cmd], cwd=workdir or self.workdir, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole session: children started by the command too
+            out, _ = proc.communicate()
+            timed_out = True
+        text = _cap(out.decode("utf-8", errors="replace"))
+        return ExecResult(text, -9 if timed_out else proc.returncode, timed_out, time.perf_counter() - start)
+
+    def read_file(self, path: str) -> str:
+        return self._path(path).read_text(encoding="utf-8", errors="replace")
+
+    def write_file(self, path: str, content: str) -> None:
+        p = self._path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content, encoding="utf-8")
+
+    def diff(self) -> str:
+        self._git("add", "-A")
+        out = self._git("diff", "--cached", "--binary", self.base_commit)
+        return out if not out or out.endswith("\n") else out + "\n"
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> LocalSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

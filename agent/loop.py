@@ -1,0 +1,188 @@
+"""The agent loop: a policy works on an issue inside a Sandbox until it submits or a limit stops it.
+
+Each turn: prompt (the shared ``build_messages``, so inference sees the training format) -> the
+policy's answer -> the shared ``parse_answer`` -> the action run in the sandbox -> the observation.
+The unusual endings (submit, a limit, too many malformed answers) are exceptions, so the loop reads
+straight. The run is saved as a swesrl Trajectory after every step: a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from swesrl.sandbox.base import Sandbox
+from swesrl.trajectories.actions import Submit, render_xml
+from swesrl.trajectories.answer import FormatError, parse_answer
+from swesrl.trajectories.context import ContextConfig, Turn, build_messages, truncate_middle
+from swesrl.trajectories.schema import Step, Trajectory
+
+from .policies import Policy, PolicyError, Reply, Usage
+from .tools import Editor, execute
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    step_limit: int = field(default=50, metadata={"help": "most model calls in one run (format errors count)"})
+    token_limit: int | None = field(default=None, metadata={"help": "most prompt + completion tokens in one run"})
+    cost_limit: float | None = field(default=None, metadata={"help": "most dollars in one run (priced models only)"})
+    wall_time_limit: float | None = field(default=3600.0, metadata={"help": "seconds one run may take"})
+    max_format_errors: int = field(default=3, metadata={"help": "consecutive malformed answers that end the run"})
+    command_timeout: float = field(default=120.0, metadata={"help": "seconds one command may run"})
+    workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
+    context: ContextConfig = field(default_factory=ContextConfig, metadata={"help": "prompt building (shared with training)"})
+
+
+class AgentStop(Exception):
+    """Ends the run; ``status`` names why and goes into the trajectory's metadata."""
+
+    status = "stopped"
+
+
+class Submitted(AgentStop):
+    status = "submitted"
+
+
+class LimitExceeded(AgentStop):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class AgentResult:
+    patch: str
+    exit_status: str
+    trajectory: Trajectory
+    usage: Usage
+
+
+def format_feedback(error: FormatError) -> str:
+    return f"Your answer was not in the required format: {error}\nAnswer with <think> your reasoning </think> followed by exactly one <function=...> call."
+
+
+def save_trajectory(trajectory: Trajectory, path: Path) -> None:
+    """One JSONL record, replaced atomically: a reader never sees a half-written run."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(trajectory.to_dict(with_raw=True), ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Agent:
+    def __init__(self, policy: Policy, sandbox: Sandbox, trajectory: Trajectory, config: AgentConfig, out: Path | None):
+        self.policy, self.sandbox, self.trajectory, self.config, self.out = policy, sandbox, trajectory, config, out
+        self.history: list[Turn] = []
+        self.editor = Editor(config.workdir)
+        self.usage = Usage()
+        self.format_errors = 0
+        self.started = time.monotonic()
+
+    def run(self) -> AgentResult:
+        status, message = "error", ""
+        try:
+            while True:
+                self.step()
+        except AgentStop as stop:
+            status, message = stop.status, str(stop)
+        except PolicyError as e:
+            status, message = "policy_error", str(e)
+        except BaseException as e:
+            message = f"{type(e).__name__}: {e}"
+            raise
+        finally:
+            self.finish(status, message)
+        return AgentResult(self.trajectory.final_patch or "", status, self.trajectory, self.usage)
+
+    def step(self) -> None:
+        self.check_limits()
+        messages = build_messages(self.trajectory.problem_statement, self.history, self.config.context)
+        reply = self.policy.act(messages)
+        self.usage += reply.usage
+        try:
+            thought, action = parse_answer(reply.text)
+        except FormatError as e:
+            self.format_errors += 1
+            feedback = format_feedback(e)
+            self.record(Step("", None, feedback, action_error=str(e)), Turn(reply.text, feedback), reply)
+            if self.format_errors >= self.config.max_format_errors:
+                raise LimitExceeded("format_errors", f"{self.format_errors} malformed answers in a row") from None
+            return
+        self.format_errors = 0
+        if isinstance(action, Submit):
+            self.record(Step(thought, action, ""), None, reply)
+            raise Submitted("the model submitted")
+        raw = execute(action, self.sandbox, self.editor, self.command_timeout())
+        observation = truncate_middle(raw, self.config.context.max_observation_chars)
+        self.record(Step(thought, action, observation), Turn(render_xml(action), observation), reply)
+
+    def check_limits(self) -> None:
+        c, u, steps = self.config, self.usage, len(self.trajectory.steps)
+        if steps >= c.step_limit:
+            raise LimitExceeded("step_limit", f"reached the step limit of {c.step_limit}")
+        if c.token_limit is not None and u.total_tokens >= c.token_limit:
+            raise LimitExceeded("token_limit", f"used {u.total_tokens} tokens of {c.token_limit}")
+        if c.cost_limit is not None and u.cost is not None and u.cost >= c.cost_limit:
+            raise LimitExceeded("cost_limit", f"spent ${u.cost:.4f} of ${c.cost_limit:.4f}")
+        if c.wall_time_limit is not None and time.monotonic() - self.started >= c.wall_time_limit:
+            raise LimitExceeded("wall_time", f"ran longer than {c.wall_time_limit:g} s")
+
+    def command_timeout(self) -> float:
+        if self.config.wall_time_limit is None:
+            return self.config.command_timeout
+        left = self.config.wall_time_limit - (time.monotonic() - self.started)
+        return max(1.0, min(self.config.command_timeout, left))
+
+    def record(self, step: Step, turn: Turn | None, reply: Reply) -> None:
+        step.raw = {"answer": reply.text, "usage": asdict(reply.usage)}
+        self.trajectory.steps.append(step)
+        if turn is not None:
+            self.history.append(turn)
+        self.save()
+
+    def finish(self, status: str, message: str) -> None:
+        meta = self.trajectory.metadata
+        try:
+            self.trajectory.final_patch = self.sandbox.diff()
+        except Exception as e:  # a dead sandbox must not hide why the run ended
+            self.trajectory.final_patch = ""
+            meta["diff_error"] = f"{type(e).__name__}: {e}"
+        meta.update(exit_status=status, exit_message=message, usage=asdict(self.usage),
+                    wall_time=round(time.monotonic() - self.started, 3))
+        if self.usage.cost is None and self.config.cost_limit is not None:
+            meta["cost_note"] = "the model has no known price: the cost limit was not enforced"
+        self.save()
+
+    def save(self) -> None:
+        if self.out is not None:
+            save_trajectory(self.trajectory, self.out)
+
+
+def run_agent(
+    policy: Policy,
+    sandbox: Sandbox,
+    problem_statement: str,
+    *,
+    config: AgentConfig = AgentConfig(),
+    out: Path | None = None,
+    instance_id: str | None = None,
+    repo: str | None = None,
+    base_commit: str | None = None,
+) -> AgentResult:
+    """Run ``policy`` on one issue in ``sandbox``; the trajectory goes to ``out`` (JSONL) after every step."""
+    trajectory = Trajectory(
+        id=instance_id or repo or "run",
+        problem_statement=problem_statement,
+        steps=[],
+        instance_id=instance_id,
+        repo=repo,
+        base_commit=base_commit,
+        source_format="swesrl",
+        source_path=str(out or ""),
+        metadata={"model": policy.name, "exit_status": None, "step_limit": config.step_limit},
+    )
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    return Agent(policy, sandbox, trajectory, config, out).run()

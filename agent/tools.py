@@ -1,0 +1,195 @@
+"""Run one Action in a Sandbox and say what happened, as the observation text the model reads.
+
+Bash goes through ``Sandbox.exec``; the editor commands (view, create, str_replace, insert,
+undo_edit) are file operations over ``read_file``/``write_file`` with SWE-agent's semantics, so
+expert runs recorded with SWE-agent's editor replay to the same files. A tool that cannot do what
+was asked (no match, a missing file) answers with an error observation: the model can recover.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+
+from swesrl.sandbox.base import Sandbox
+from swesrl.trajectories.actions import (
+    Action,
+    Bash,
+    Create,
+    Insert,
+    StrReplace,
+    Submit,
+    ToolCall,
+    UndoEdit,
+    View,
+)
+
+SNIPPET_LINES = 4  # context shown around an edit, as SWE-agent's editor does
+
+
+class ToolError(Exception):
+    """The action was well formed but could not be carried out; the message becomes the observation."""
+
+
+@dataclass
+class Editor:
+    """Per-run editor state: the earlier contents of each edited file, newest last (None: did not exist)."""
+
+    workdir: str = "/testbed"
+    history: dict[str, list[str | None]] = field(default_factory=dict)
+
+    def resolve(self, path: str) -> str:
+        return posixpath.normpath(path if posixpath.isabs(path) else posixpath.join(self.workdir, path))
+
+
+def execute(action: Action, sandbox: Sandbox, editor: Editor, timeout: float) -> str:
+    """The observation for one action (Submit is handled by the loop, not here)."""
+    try:
+        match action:
+            case Bash(command):
+                return run_bash(sandbox, command, timeout, editor.workdir)
+            case View(path, view_range):
+                return view(sandbox, editor.resolve(path), view_range, timeout)
+            case Create(path, file_text):
+                return create(sandbox, editor, editor.resolve(path), file_text, timeout)
+            case StrReplace(path, old_str, new_str):
+                return str_replace(sandbox, editor, editor.resolve(path), old_str, new_str, timeout)
+            case Insert(path, insert_line, new_str):
+                return insert(sandbox, editor, editor.resolve(path), insert_line, new_str, timeout)
+            case UndoEdit(path):
+                return undo_edit(sandbox, editor, editor.resolve(path), timeout)
+            case ToolCall(name):
+                raise ToolError(f"unknown tool {name!r}: use bash, str_replace_editor or submit")
+            case Submit():
+                raise ToolError("submit ends the run; it has no observation")
+    except ToolError as e:
+        return f"ERROR: {e}"
+    raise TypeError(f"not an Action: {action!r}")
+
+
+def run_bash(sandbox: Sandbox, command: str, timeout: float, workdir: str) -> str:
+    result = sandbox.exec(command, timeout=timeout, workdir=workdir)
+    out = result.output
+    if result.timed_out:
+        return f"{out}\n[command timed out after {timeout:g} s and was killed]".lstrip("\n")
+    if result.exit_code != 0:
+        return f"{out}\n[exit code {result.exit_code}]".lstrip("\n")
+    return out if out.strip() else "Your command ran successfully and did not produce any output."
+
+
+def _kind(sandbox: Sandbox, path: str, timeout: float) -> str:
+    """'file', 'dir' or 'none': one round trip, so a view or edit never guesses from an exception."""
+    q = shlex.quote(path)
+    r = sandbox.exec(f"if [ -d {q} ]; then echo dir; elif [ -f {q} ]; then echo file; else echo none; fi", timeout=timeout)
+    return r.output.strip().splitlines()[-1] if r.output.strip() else "none"
+
+
+def _require_file(sandbox: Sandbox, path: str, timeout: float) -> str:
+    kind = _kind(sandbox, path, timeout)
+    if kind == "dir":
+        raise ToolError(f"{path} is a directory; this command needs a file")
+    if kind == "none":
+        raise ToolError(f"the path {path} does not exist")
+    return sandbox.read_file(path)
+
+
+def numbered(text: str, first_line: int = 1) -> str:
+    """``cat -n`` style: right-aligned line numbers, a tab, the line."""
+    return "\n".join(f"{i:6}\t{line}" for i, line in enumerate(text.split("\n"), start=first_line))
+
+
+def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeout: float) -> str:
+    kind = _kind(sandbox, path, timeout)
+    if kind == "none":
+        raise ToolError(f"the path {path} does not exist")
+    if kind == "dir":
+        if view_range is not None:
+            raise ToolError("view_range is not allowed when path points to a directory")
+        q = shlex.quote(path)
+        listing = sandbox.exec(f"find {q} -maxdepth 2 -not -path '*/.*' | sort", timeout=timeout).output
+        return f"Here's the files and directories up to 2 levels deep in {path}, excluding hidden items:\n{listing}"
+    text = sandbox.read_file(path)
+    lines = text.split("\n")
+    if text.endswith("\n"):  # as `cat -n`: the final newline ends the last line, it does not start another
+        lines.pop()
+    first, last = 1, len(lines)
+    if view_range is not None:
+        first, last = view_range
+        if not 1 <= first <= len(lines):
+            raise ToolError(f"view_range start {first} is outside the file's lines [1, {len(lines)}]")
+        if last == -1:
+            last = len(lines)
+        elif not first <= last <= len(lines):
+            raise ToolError(f"view_range end {last} must be -1 or within [{first}, {len(lines)}]")
+    body = numbered("\n".join(lines[first - 1 : last]), first)
+    return f"Here's the result of running `cat -n` on {path}:\n{body}"
+
+
+def _snippet(path: str, text: str, center_first: int, center_last: int) -> str:
+    lines = text.split("\n")
+    start = max(1, center_first - SNIPPET_LINES)
+    end = min(len(lines), center_last + SNIPPET_LINES)
+    body = numbered("\n".join(lines[start - 1 : end]), start)
+    return (
+        f"The file {path} has been edited. Here's the result of running `cat -n` on a snippet of {path}:\n"
+        f"{body}\nReview the changes and make sure they are as expected. Edit the file again if necessary."
+    )
+
+
+def _write(sandbox: Sandbox, editor: Editor, path: str, old: str | None, new: str) -> None:
+    sandbox.write_file(path, new)
+    editor.history.setdefault(path, []).append(old)
+
+
+def create(sandbox: Sandbox, editor: Editor, path: str, file_text: str, timeout: float) -> str:
+    kind = _kind(sandbox, path, timeout)
+    if kind != "none":
+        raise ToolError(f"{path} already exists; `create` cannot overwrite files (use str_replace)")
+    parent = posixpath.dirname(path)
+    made = sandbox.exec(f"mkdir -p {shlex.quote(parent)}", timeout=timeout)
+    if made.exit_code != 0:
+        raise ToolError(f"cannot create the folder {parent}: {made.output.strip()}")
+    _write(sandbox, editor, path, None, file_text)
+    return f"File created successfully at: {path}"
+
+
+def str_replace(sandbox: Sandbox, editor: Editor, path: str, old_str: str, new_str: str, timeout: float) -> str:
+    text = _require_file(sandbox, path, timeout)
+    count = text.count(old_str) if old_str else 0
+    if count == 0:
+        raise ToolError(f"no replacement was performed: old_str did not appear verbatim in {path}")
+    if count > 1:
+        starts, i = [], text.find(old_str)
+        while i != -1:
+            starts.append(text.count("\n", 0, i) + 1)
+            i = text.find(old_str, i + 1)
+        raise ToolError(f"no replacement was performed: old_str occurs {count} times in {path} (lines {starts}); make it unique")
+    at = text.index(old_str)
+    new_text = text[:at] + new_str + text[at + len(old_str) :]
+    _write(sandbox, editor, path, text, new_text)
+    first = text.count("\n", 0, at) + 1
+    return _snippet(path, new_text, first, first + new_str.count("\n"))
+
+
+def insert(sandbox: Sandbox, editor: Editor, path: str, insert_line: int, new_str: str, timeout: float) -> str:
+    text = _require_file(sandbox, path, timeout)
+    lines = text.split("\n")
+    if not 0 <= insert_line <= len(lines):
+        raise ToolError(f"insert_line {insert_line} is outside the file's lines [0, {len(lines)}]")
+    new_lines = new_str.split("\n")
+    new_text = "\n".join(lines[:insert_line] + new_lines + lines[insert_line:])
+    _write(sandbox, editor, path, text, new_text)
+    return _snippet(path, new_text, insert_line + 1, insert_line + len(new_lines))
+
+
+def undo_edit(sandbox: Sandbox, editor: Editor, path: str, timeout: float) -> str:
+    stack = editor.history.get(path)
+    if not stack:
+        raise ToolError(f"no edit history for {path}")
+    previous = stack.pop()
+    if previous is None:
+        sandbox.exec(f"rm -f {shlex.quote(path)}", timeout=timeout)
+        return f"Last edit to {path} undone: the file it created was removed."
+    sandbox.write_file(path, previous)
+    return f"Last edit to {path} undone successfully. Here's the result of running `cat -n` on {path}:\n{numbered(previous)}"
