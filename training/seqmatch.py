@@ -1,0 +1,79 @@
+"""Text similarity for the SRL reward: ``difflib.SequenceMatcher(None, a, b).ratio()``, exactly, fast.
+
+The SRL paper's reward is difflib's ratio, and GRPO scores G rollouts per expert step, so the
+reward sits on the training loop's hot path. Faster measures (rapidfuzz's Indel ratio, ~190x) are a
+different quantity: difflib is not an LCS, its greedy longest-block recursion and its "autojunk"
+rule for strings of 200+ characters give other values on most real step pairs. So the fast path
+is an exact port instead:
+
+- ``c``: training/_seqmatch.c, difflib's algorithm in C step by step (same b2j index with the
+  autojunk popularity rule, same tie-breaking, same extension loops), bit-identical by test on
+  every ordered pair of real expert actions and on generated strings. It is an optional extension
+  (setup.py, ``optional=True``): an install without a compiler simply lacks it.
+- ``cydifflib``: a compiled difflib with identical values, the fallback when ``c`` is not built.
+- ``difflib``: the reference, always available.
+
+Every backend takes many ``a`` against one ``b`` (the expert action), so ``b`` is indexed once
+per group of rollouts; difflib keeps that index (``b2j``) across ``set_seq1`` calls.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from enum import Enum
+from types import ModuleType
+
+RatiosFn = Callable[[Sequence[str], str], list[float]]
+
+
+def _matcher_ratios(module: ModuleType) -> RatiosFn:
+    def ratios(seqs: Sequence[str], b: str) -> list[float]:
+        m = module.SequenceMatcher(None, "", b)
+        out = []
+        for a in seqs:
+            m.set_seq1(a)
+            out.append(m.ratio())
+        return out
+
+    return ratios
+
+
+BACKENDS: dict[str, RatiosFn] = {"difflib": _matcher_ratios(difflib)}
+try:
+    import cydifflib
+
+    BACKENDS["cydifflib"] = _matcher_ratios(cydifflib)
+except ImportError:
+    pass
+try:
+    from . import _seqmatch
+
+    BACKENDS["c"] = _seqmatch.ratios
+except ImportError:
+    pass
+
+FAST_BACKEND = next(name for name in ("c", "cydifflib", "difflib") if name in BACKENDS)
+"""The backend that ``Similarity.FAST`` uses in this install (all give difflib's values)."""
+
+
+class Similarity(str, Enum):
+    """Which implementation computes the ratio: the reference, or the fastest exact one here."""
+
+    DIFFLIB = "difflib"
+    FAST = "fast"
+
+
+def _backend(method: Similarity | str) -> RatiosFn:
+    method = Similarity(method)
+    return BACKENDS[FAST_BACKEND if method is Similarity.FAST else "difflib"]
+
+
+def similarities(seqs: Sequence[str], b: str, method: Similarity | str = Similarity.DIFFLIB) -> list[float]:
+    """ratio(a, b) for every a in seqs, indexing b once."""
+    return _backend(method)(seqs, b)
+
+
+def similarity(a: str, b: str, method: Similarity | str = Similarity.DIFFLIB) -> float:
+    """``difflib.SequenceMatcher(None, a, b).ratio()`` (asymmetric: b is the indexed side)."""
+    return _backend(method)([a], b)[0]
