@@ -1,0 +1,147 @@
+"""Per-instance results on disk, keyed by what produced them, and the run report (SWE-bench's fields).
+
+Layout: runs/<run_id>/<instance_id>/{model.patch, test_output.txt, report.json} and runs/<run_id>/report.json.
+An instance's report.json is written last and atomically (tmp + os.replace), so its presence means the
+instance finished; a directory without one is an instance that died midway and is redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swesrl import __version__
+
+from .grading import EMPTY_PATCH, ERROR, FINAL_STATUSES, PATCH_FAILED, RESOLVED, UNRESOLVED
+
+SCHEMA_VERSION = 2  # swebench's run report schema this report follows
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Everything that decides an instance's result. Equal provenance, equal result: reuse it; else redo."""
+
+    task_hash: str
+    image: str  # the instance image's spec key, or the prebuilt image's name
+    patch_hash: str
+    timeouts: dict[str, float]
+    seed: int
+    swesrl_version: str = __version__
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class InstanceResult:
+    instance_id: str
+    status: str  # resolved | unresolved | patch_failed | empty_patch | error
+    reason: str = ""
+    model_name_or_path: str = ""
+    provenance: Provenance | None = None
+    patch_applied_by: str | None = None  # which apply method worked ("git apply" or the fallback)
+    image: str | None = None  # the image tag that ran
+    tests_status: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_apply, tests, total
+    test_output: str = field(default="", repr=False)  # written beside the report, not inside it
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == RESOLVED
+
+    @property
+    def key(self) -> str | None:
+        return self.provenance.key() if self.provenance else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("test_output")
+        d["resolved"] = self.resolved
+        d["key"] = self.key
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> InstanceResult:
+        prov = Provenance(**d["provenance"]) if d.get("provenance") else None
+        keep = {k: d[k] for k in ("instance_id", "status", "reason", "model_name_or_path", "patch_applied_by", "image", "tests_status", "timings") if k in d}
+        return cls(**keep, provenance=prov)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_result(run_dir: Path, result: InstanceResult, patch: str | None) -> Path:
+    """Write patch, log, then the report last: a report on disk means a finished instance."""
+    d = run_dir / result.instance_id
+    d.mkdir(parents=True, exist_ok=True)
+    write_atomic(d / "model.patch", patch or "")
+    write_atomic(d / "test_output.txt", result.test_output)
+    write_atomic(d / "report.json", json.dumps(result.to_dict(), indent=2) + "\n")
+    return d / "report.json"
+
+
+def read_result(run_dir: Path, instance_id: str) -> InstanceResult | None:
+    """The stored result, or None when absent or unreadable (then the instance is simply redone)."""
+    path = run_dir / instance_id / "report.json"
+    try:
+        return InstanceResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def reusable(stored: InstanceResult | None, provenance: Provenance) -> bool:
+    """Reuse only a final model outcome produced by exactly this task, image, patch and settings."""
+    return stored is not None and stored.status in FINAL_STATUSES and stored.key == provenance.key()
+
+
+def build_report(
+    task_ids: list[str],
+    submitted_ids: list[str],
+    results: dict[str, InstanceResult],
+    prediction_errors: list[str] = (),
+    run_id: str = "",
+) -> dict[str, Any]:
+    """swebench's run-report fields (schema 2) plus swesrl's: patch_failed_ids, reasons, timings, keys.
+    As in swebench, a patch that fails to apply counts as completed and unresolved; empty patches and
+    errors are not completed."""
+    by_status: dict[str, list[str]] = {s: [] for s in (RESOLVED, UNRESOLVED, PATCH_FAILED, EMPTY_PATCH, ERROR)}
+    for iid in sorted(results):
+        by_status[results[iid].status].append(iid)
+    completed = sorted(by_status[RESOLVED] + by_status[UNRESOLVED] + by_status[PATCH_FAILED])
+    unresolved = sorted(by_status[UNRESOLVED] + by_status[PATCH_FAILED])
+    submitted = sorted(set(submitted_ids))
+    return {
+        "total_instances": len(task_ids),
+        "submitted_instances": len(submitted),
+        "completed_instances": len(completed),
+        "resolved_instances": len(by_status[RESOLVED]),
+        "unresolved_instances": len(unresolved),
+        "empty_patch_instances": len(by_status[EMPTY_PATCH]),
+        "error_instances": len(by_status[ERROR]),
+        "completed_ids": completed,
+        "incomplete_ids": sorted(set(task_ids) - set(results)),
+        "empty_patch_ids": by_status[EMPTY_PATCH],
+        "submitted_ids": submitted,
+        "resolved_ids": by_status[RESOLVED],
+        "unresolved_ids": unresolved,
+        "error_ids": by_status[ERROR],
+        "schema_version": SCHEMA_VERSION,
+        # swesrl extras
+        "run_id": run_id,
+        "swesrl_version": __version__,
+        "patch_failed_ids": by_status[PATCH_FAILED],
+        "reasons": {iid: r.reason for iid, r in sorted(results.items()) if r.reason},
+        "prediction_errors": list(prediction_errors),
+        "timings": {iid: r.timings for iid, r in sorted(results.items())},
+        "keys": {iid: r.key for iid, r in sorted(results.items())},
+    }
