@@ -231,7 +231,8 @@ def split_cmd(
         f"runs read {stats.trajectories} (unresolved skipped {stats.unresolved_skipped}), "
         f"steps skipped: {stats.steps_without_action} without action, {stats.submit_dropped} submit, "
         f"{stats.last_dropped} last, {stats.duplicates} duplicate, {stats.over_budget} over budget; "
-        f"errors {log.count}" + (f" (see {log.path})" if log.count else "")
+        f"errors {log.count}" + (f" (see {log.path})" if log.count else ""),
+        soft_wrap=True,
     )
 
 
@@ -257,4 +258,4 @@ def convert(
         raise typer.Exit(1) from None
     finally:
         log.close()
-    out.print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""))
+    out.print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""), soft_wrap=True)

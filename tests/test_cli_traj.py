@@ -1,0 +1,145 @@
+"""`swesrl traj` on the real shared trajectories: split, stats, inspect, convert, and bad input in a batch."""
+
+import json
+import shutil
+
+import pytest
+from swesrl.trajectories import render_xml
+from swesrl.trajectories.readers import read_trajectories
+from swesrl.trajectories.split import read_examples
+from typer.testing import CliRunner
+
+from swesrl.cli import app
+
+runner = CliRunner()
+# A small, varied subset of the real data: four source formats, a few MB in all.
+SUBSET = [
+    "swe-smith-ft/ft_xml_example.jsonl",
+    "openhands-fncall/django__django-11179.json",
+    "mini-swe-agent/psf__requests-1766.traj.json",
+    "swe-agent/demo_function_calling_replace_marshmallow-code__marshmallow-1867.traj",
+]
+
+
+@pytest.fixture(scope="module")
+def files(traj_data):
+    return [str(traj_data / f) for f in SUBSET]
+
+
+@pytest.fixture(scope="module")
+def runs(files):
+    return {t.id: t for f in files for t in read_trajectories(f)}
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, ["traj", *args], env={"COLUMNS": "200"})
+    return result
+
+
+def test_split_targets_are_expert_actions_and_prompts_hold_issue_and_previous_k(tmp_path, files, runs):
+    out = tmp_path / "steps.jsonl"
+    r = invoke("split", *files, "-o", str(out), "--context-steps", "2", "--max-prompt-tokens", "1000000")
+    assert r.exit_code == 0, r.output
+    examples = list(read_examples(out))
+    assert f"wrote {len(examples)} examples" in r.output and "errors 0" in r.output
+    assert {e.trajectory_id for e in examples} == set(runs)
+    for ex in examples:
+        traj = runs[ex.trajectory_id]
+        assert ex.target == render_xml(traj.steps[ex.step_index].action)
+        assert traj.problem_statement.strip() in ex.messages[1]["content"]
+        previous = [s.action for s in traj.steps[: ex.step_index] if s.action is not None][-2:]
+        assert [m["content"] for m in ex.messages if m["role"] == "assistant"] == [render_xml(a) for a in previous]
+    acted = sum(1 for t in runs.values() for s in t.steps if s.action is not None)
+    assert len(examples) == acted
+
+
+def test_split_to_parquet_opens_with_datasets(tmp_path, files):
+    from datasets import load_dataset
+
+    out = tmp_path / "steps.parquet"
+    r = invoke("split", *files, "-o", str(out), "--context-steps", "all", "--no-submit")
+    assert r.exit_code == 0, r.output
+    n = int(r.output.split("wrote ")[1].split()[0])
+    ds = load_dataset("parquet", data_files=str(out), split="train")
+    assert ds.num_rows == n > 0
+    assert set(ds[0]["messages"][0]) == {"role", "content"}
+    assert "submit" not in set(ds["action_kind"])
+    assert load_dataset("json", data_files=str(_to_jsonl(out, tmp_path)), split="train").num_rows == n
+
+
+def _to_jsonl(parquet, tmp_path):
+    from swesrl.trajectories.split import write_examples
+
+    out = tmp_path / "same.jsonl"
+    write_examples(read_examples(parquet), out)
+    return out
+
+
+@pytest.fixture
+def batch_with_bad_file(tmp_path, traj_data):
+    d = tmp_path / "in"
+    d.mkdir()
+    for f in SUBSET[:2]:
+        shutil.copy(traj_data / f, d)
+    text = (traj_data / SUBSET[2]).read_text()
+    (d / "broken.traj.json").write_text(text[: len(text) // 2])  # cut mid-record
+    return d
+
+
+def test_bad_file_is_logged_and_skipped(tmp_path, batch_with_bad_file):
+    out = tmp_path / "steps.jsonl"
+    r = invoke("split", str(batch_with_bad_file), "-o", str(out))
+    assert r.exit_code == 0, r.output
+    errors = [json.loads(line) for line in (tmp_path / "steps.jsonl.errors.jsonl").read_text().splitlines()]
+    assert len(errors) >= 1 and all("broken.traj.json" in e["path"] for e in errors)
+    assert f"errors {len(errors)}" in r.output
+    assert {e.trajectory_id for e in read_examples(out)}  # the good files made it
+
+
+def test_bad_file_with_on_error_fail_exits_1_and_names_it(tmp_path, batch_with_bad_file):
+    out = tmp_path / "steps.parquet"
+    r = invoke("split", str(batch_with_bad_file), "-o", str(out), "--on-error", "fail")
+    assert r.exit_code == 1
+    assert "broken.traj.json" in r.output
+    assert not out.exists() and not (tmp_path / "steps.parquet.part").exists()
+
+
+def test_stats_json(files, runs):
+    r = invoke("stats", *files, "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    steps = sum(len(t.steps) for t in runs.values())
+    assert d["runs"] == len(runs) and d["steps"] == steps
+    assert sum(d["action_kinds"].values()) + d["turns_without_action"] == steps
+    assert sum(d["runs_per_format"].values()) == len(runs) and d["errors"] == 0
+    pt = d["prompt_tokens"]
+    assert d["examples"] == steps - d["turns_without_action"]
+    assert 0 < pt["p50"] <= pt["p90"] <= pt["p99"] <= pt["max"] <= 8192
+
+
+def test_stats_table(files):
+    r = invoke("stats", *files)
+    assert r.exit_code == 0 and "prompt tokens" in r.output and "resolved share" in r.output
+
+
+def test_inspect_run_and_step(files, runs):
+    first = next(read_trajectories(files[1]))
+    r = invoke("inspect", files[1])
+    assert r.exit_code == 0, r.output
+    assert first.problem_statement.strip().splitlines()[0][:60] in r.output and "step 0" in r.output
+    r = invoke("inspect", files[1], "--step", "2")
+    assert r.exit_code == 0, r.output
+    assert "target" in r.output and "<function=" in r.output
+    r = invoke("inspect", files[1], "--step", "100000")
+    assert r.exit_code == 1 and "no example for step" in r.output
+    r = invoke("inspect", files[1], "--index", "99")
+    assert r.exit_code == 1 and "fewer than 100 runs" in r.output
+
+
+def test_convert_round_trips(tmp_path, files, runs):
+    out = tmp_path / "runs.jsonl"
+    r = invoke("convert", *files, "-o", str(out))
+    assert r.exit_code == 0, r.output
+    back = list(read_trajectories(out))
+    assert [t.id for t in back] == list(runs)
+    assert [t.to_dict() for t in back] == [t.to_dict() for t in runs.values()]
