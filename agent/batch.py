@@ -1,0 +1,102 @@
+"""Many instances, one trajectory file each, resumable: what `swesrl eval run` generates predictions with.
+
+A run that ended (submitted or stopped by a limit) is never redone; a run that crashed, never
+finished, or lost its model backend (no exit status, ``error``, ``policy_error``) is run again. One failing instance is recorded as an error
+and never stops the others. How an instance gets its sandbox is the caller's business (the CLI
+builds task images with the eval package), so this module stays within the agent stage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from swesrl.trajectories.schema import Trajectory
+
+from .loop import AgentResult, save_trajectory
+
+
+@dataclass(frozen=True)
+class Job:
+    instance_id: str
+    problem_statement: str
+    repo: str | None = None
+    base_commit: str | None = None
+
+
+RETRIED = (None, "error", "policy_error")  # infrastructure trouble, not the model's answer: run again on resume
+RunOne = Callable[[Job, Path], AgentResult]  # runs one job, saving its trajectory at the given path
+
+
+def trajectory_path(out_dir: Path, instance_id: str) -> Path:
+    return out_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", instance_id) + ".jsonl")
+
+
+def load_run(path: Path) -> Trajectory | None:
+    """The saved run at ``path``, or None when there is none or it is unreadable (then it is redone)."""
+    try:
+        return Trajectory.from_dict(json.loads(path.read_text(encoding="utf-8").splitlines()[0]))
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def is_finished(path: Path) -> bool:
+    run = load_run(path)
+    return run is not None and run.metadata.get("exit_status") not in RETRIED
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    instance_id: str
+    exit_status: str
+    skipped: bool = False
+    error: str | None = None
+
+
+def _error_run(job: Job, path: Path, error: str) -> None:
+    """Record an instance that failed outside the loop (image build, sandbox start) without hiding earlier steps."""
+    run = load_run(path) or Trajectory(job.instance_id, job.problem_statement, [], job.instance_id, job.repo,
+                                       job.base_commit, source_path=str(path))
+    run.metadata.update(exit_status="error", exit_message=error)
+    save_trajectory(run, path)
+
+
+def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int = 1) -> Iterator[JobOutcome]:
+    """Run the unfinished jobs on ``workers`` threads; yields one outcome per job as it ends."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo: list[Job] = []
+    for job in jobs:
+        path = trajectory_path(out_dir, job.instance_id)
+        if is_finished(path):
+            yield JobOutcome(job.instance_id, load_run(path).metadata["exit_status"], skipped=True)
+        else:
+            todo.append(job)
+
+    def one(job: Job) -> JobOutcome:
+        path = trajectory_path(out_dir, job.instance_id)
+        try:
+            return JobOutcome(job.instance_id, run_one(job, path).exit_status)
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            _error_run(job, path, error + "\n" + traceback.format_exc(limit=5))
+            return JobOutcome(job.instance_id, "error", error=error)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(one, job) for job in todo]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def predictions(out_dir: Path, instance_ids: Iterable[str], model_name: str) -> list[dict[str, str]]:
+    """SWE-bench predictions from the saved runs (an instance with no usable run gets an empty patch)."""
+    rows = []
+    for iid in instance_ids:
+        run = load_run(trajectory_path(out_dir, iid))
+        rows.append({"instance_id": iid, "model_name_or_path": model_name,
+                     "model_patch": (run.final_patch or "") if run is not None else ""})
+    return rows
