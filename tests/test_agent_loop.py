@@ -1,0 +1,177 @@
+"""The agent loop on a real repository copy: LocalSandbox runs the commands (subprocess in a temp git repo)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+from swesrl.agent.local_sandbox import LocalSandbox
+from swesrl.agent.loop import AgentConfig, run_agent
+from swesrl.agent.policies import Reply, ScriptedPolicy, Usage
+from swesrl.trajectories import (
+    Bash,
+    Create,
+    StrReplace,
+    Submit,
+    Trajectory,
+    View,
+    render_answer,
+    render_xml,
+)
+from swesrl.trajectories.context import ContextConfig
+
+ISSUE = "add(2, 3) returns -1 instead of 5."
+
+
+@pytest.fixture
+def repo(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    with LocalSandbox(src) as sb:
+        yield sb
+
+
+def ans(action, thought="thinking") -> str:
+    return render_answer(thought, render_xml(action))
+
+
+@dataclass
+class Recording:
+    """Wraps a policy and keeps every prompt it was shown."""
+
+    inner: object
+    name: str = "recording"
+    prompts: list = field(default_factory=list)
+
+    def act(self, messages):
+        self.prompts.append([dict(m) for m in messages])
+        return self.inner.act(messages)
+
+    def for_instance(self, instance_id):
+        return self
+
+
+def test_scripted_run_fixes_the_bug_and_saves_the_trajectory(repo, tmp_path):
+    calc = f"{repo.root}/calc.py"
+    policy = Recording(ScriptedPolicy([
+        ans(View(calc)),
+        "I think I should edit the file",  # malformed: no think block, no action
+        ans(StrReplace(calc, "a - b", "a + b")),
+        ans(Bash("python -c 'import calc; print(calc.add(2, 3))'")),
+        ans(Submit(), "fixed"),
+    ]))
+    out = tmp_path / "run.jsonl"
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out, instance_id="calc-1")
+
+    assert result.exit_status == "submitted"
+    assert "-    return a - b\n+    return a + b\n" in result.patch
+    kinds = [s.action.kind if s.action else None for s in result.trajectory.steps]
+    assert kinds == ["view", None, "str_replace", "bash", "submit"]
+    assert "     2\t    return a - b" in result.trajectory.steps[0].observation
+    assert "no <think> block" in result.trajectory.steps[1].action_error
+    assert result.trajectory.steps[3].observation.strip() == "5"
+    # the format error went back to the model as an observation
+    assert "not in the required format" in policy.prompts[2][-1]["content"]
+    assert policy.prompts[2][-2] == {"role": "assistant", "content": "I think I should edit the file"}
+    # earlier actions are shown in the training format (render_xml of the action)
+    assert policy.prompts[4][-2]["content"] == render_xml(Bash("python -c 'import calc; print(calc.add(2, 3))'"))
+
+    saved = Trajectory.from_dict(json.loads(out.read_text()))
+    assert saved.final_patch == result.patch
+    assert saved.metadata["exit_status"] == "submitted"
+    assert [s.action for s in saved.steps] == [s.action for s in result.trajectory.steps]
+
+
+def test_step_limit_stops_the_run(repo):
+    policy = ScriptedPolicy([ans(Bash("true"))] * 10)
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(step_limit=3, workdir=repo.workdir))
+    assert result.exit_status == "step_limit"
+    assert len(result.trajectory.steps) == 3
+    assert result.trajectory.metadata["exit_message"] == "reached the step limit of 3"
+
+
+def test_consecutive_format_errors_stop_the_run_but_a_good_answer_resets_the_count(repo):
+    policy = ScriptedPolicy(["bad", "bad", ans(Bash("true")), "bad", "bad", "bad", ans(Bash("true"))])
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(max_format_errors=3, workdir=repo.workdir))
+    assert result.exit_status == "format_errors"
+    assert len(result.trajectory.steps) == 6
+    assert result.patch == ""
+
+
+@dataclass
+class Priced:
+    """Every answer reports the same usage, as a priced API would."""
+
+    usage: Usage
+    name: str = "priced"
+
+    def act(self, messages):
+        return Reply(ans(Bash("true")), self.usage)
+
+    def for_instance(self, instance_id):
+        return self
+
+
+def test_token_and_cost_limits(repo):
+    tokens = run_agent(Priced(Usage(400, 100)), repo, ISSUE, config=AgentConfig(token_limit=1200, workdir=repo.workdir))
+    assert tokens.exit_status == "token_limit"
+    assert len(tokens.trajectory.steps) == 3 and tokens.usage.total_tokens == 1500
+
+    cost = run_agent(Priced(Usage(10, 10, 0.02)), repo, ISSUE, config=AgentConfig(cost_limit=0.05, workdir=repo.workdir))
+    assert cost.exit_status == "cost_limit"
+    assert cost.usage.cost == pytest.approx(0.06)
+
+    # no known price: the cost limit cannot apply, the run goes on and says so
+    free = run_agent(Priced(Usage(10, 10, None)), repo, ISSUE, config=AgentConfig(cost_limit=0.05, step_limit=4, workdir=repo.workdir))
+    assert free.exit_status == "step_limit"
+    assert "not enforced" in free.trajectory.metadata["cost_note"]
+
+
+def test_wall_time_limit_also_bounds_a_running_command(repo):
+    policy = ScriptedPolicy([ans(Bash("sleep 30"))] * 3)
+    config = AgentConfig(wall_time_limit=1.5, command_timeout=60, workdir=repo.workdir)
+    result = run_agent(policy, repo, ISSUE, config=config)
+    assert result.exit_status == "wall_time"
+    assert "timed out" in result.trajectory.steps[0].observation
+    assert result.trajectory.metadata["wall_time"] < 10
+
+
+def test_long_observations_are_truncated_with_a_marker(repo):
+    policy = ScriptedPolicy([ans(Bash("python -c 'print(\"x\" * 20000)'")), ans(Submit())])
+    config = AgentConfig(workdir=repo.workdir, context=ContextConfig(max_observation_chars=1000))
+    result = run_agent(policy, repo, ISSUE, config=config)
+    obs = result.trajectory.steps[0].observation
+    assert len(obs) < 1100 and "characters truncated" in obs
+
+
+def test_a_crash_mid_run_keeps_the_steps_already_taken(repo, tmp_path):
+    class Crashing:
+        name = "crashing"
+
+        def __init__(self):
+            self.n = 0
+
+        def act(self, messages):
+            self.n += 1
+            if self.n == 3:
+                raise RuntimeError("GPU fell over")
+            return Reply(ans(Create(f"{repo.root}/new_{self.n}.py", "x = 1\n")))
+
+        def for_instance(self, instance_id):
+            return self
+
+    out = tmp_path / "crash.jsonl"
+    with pytest.raises(RuntimeError, match="GPU fell over"):
+        run_agent(Crashing(), repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out)
+    saved = Trajectory.from_dict(json.loads(out.read_text()))
+    assert len(saved.steps) == 2
+    assert saved.metadata["exit_status"] == "error" and "GPU fell over" in saved.metadata["exit_message"]
+    assert "new_1.py" in saved.final_patch and "new_2.py" in saved.final_patch
+
+
+def test_policy_errors_end_the_run_with_their_message(repo):
+    result = run_agent(ScriptedPolicy([ans(Bash("true"))]), repo, ISSUE, config=AgentConfig(workdir=repo.workdir))
+    assert result.exit_status == "policy_error"
+    assert "no answer left" in result.trajectory.metadata["exit_message"]
