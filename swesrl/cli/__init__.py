@@ -6,7 +6,7 @@ import typer
 
 from swesrl import __version__
 
-from . import agent, eval, model, sandbox, train, traj
+from . import agent, eval, model, report, sandbox, train, traj
 
 app = typer.Typer(
     name="swesrl",
@@ -20,6 +20,7 @@ app.add_typer(eval.app, name="eval")
 app.add_typer(agent.app, name="agent")
 app.add_typer(train.app, name="train")
 app.add_typer(model.app, name="model")
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:

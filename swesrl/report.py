@@ -1,0 +1,251 @@
+"""One HTML page (and a Markdown twin) for a run folder: training curves, resolve rates, every instance.
+
+It reads only artifacts on disk (training `metrics.jsonl`, evaluation `report.json` and per-instance
+results, agent trajectories), so it works on any run folder, whichever commands produced it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CURVES = (
+    ("reward_mean", "mean reward (± std)"),
+    ("groups_kept_frac", "share of groups kept by dynamic sampling"),
+    ("format_error_rate", "format-error rate"),
+    ("completion_length", "completion length (tokens)"),
+)
+
+
+@dataclass
+class TrainingRun:
+    name: str
+    path: Path
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class EvalRun:
+    name: str
+    path: Path
+    summary: dict[str, Any]
+    instances: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def resolve_rate(self) -> float:
+        total = self.summary.get("total_instances") or len(self.instances) or 1
+        return self.summary.get("resolved_instances", 0) / total
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash: the rest of the curve still counts
+    return rows
+
+
+def find_training_runs(root: Path) -> list[TrainingRun]:
+    runs = []
+    for path in sorted(root.rglob("metrics.jsonl")):
+        rows = [r for r in _read_jsonl(path) if "step" in r]
+        if rows:
+            runs.append(TrainingRun(str(path.parent.relative_to(root)) or root.name, path.parent, rows))
+    return runs
+
+
+def _trajectory_file(run_dir: Path, instance_id: str) -> Path | None:
+    for candidate in (run_dir / "trajectories").glob(f"{instance_id}.*"):
+        return candidate
+    return None
+
+
+def find_eval_runs(root: Path) -> list[EvalRun]:
+    """Every folder holding a SWE-bench style summary (`report.json` with resolved_ids)."""
+    runs = []
+    for path in sorted(root.rglob("report.json")):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, OSError):
+            continue
+        if not isinstance(summary, dict) or "resolved_ids" not in summary:
+            continue
+        run_dir = path.parent
+        instances = []
+        for inst_report in sorted(run_dir.glob("*/report.json")):
+            try:
+                data = json.loads(inst_report.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, OSError):
+                continue
+            data.setdefault("instance_id", inst_report.parent.name)
+            traj = _trajectory_file(run_dir, data["instance_id"])
+            data["_trajectory"] = traj
+            data["steps"] = data.get("steps", _count_steps(traj))
+            instances.append(data)
+        name = summary.get("model_name_or_path") or str(run_dir.relative_to(root)) or root.name
+        runs.append(EvalRun(str(name), run_dir, summary, instances))
+    return runs
+
+
+def _count_steps(traj: Path | None) -> int | None:
+    if traj is None:
+        return None
+    try:
+        text = traj.read_text(encoding="utf-8").strip()
+        data = json.loads(text.splitlines()[-1]) if traj.suffix == ".jsonl" else json.loads(text)
+        return len(data.get("steps", []))
+    except (json.JSONDecodeError, OSError, IndexError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------- plots
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plots(training: list[TrainingRun], evals: list[EvalRun]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: list[tuple[str, str]] = []
+    for key, title in CURVES:
+        series = [(r.name, [(row["step"], row[key], row.get("reward_std")) for row in r.rows if row.get(key) is not None]) for r in training]
+        series = [(n, pts) for n, pts in series if pts]
+        if not series:
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        for name, pts in series:
+            steps = [p[0] for p in pts]
+            vals = [p[1] for p in pts]
+            ax.plot(steps, vals, marker="o", markersize=3, label=name)
+            if key == "reward_mean" and all(p[2] is not None for p in pts):
+                lo = [v - p[2] for v, p in zip(vals, pts, strict=True)]
+                hi = [v + p[2] for v, p in zip(vals, pts, strict=True)]
+                ax.fill_between(steps, lo, hi, alpha=0.2)
+        ax.set_xlabel("training step")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        out.append((title, _png(fig)))
+        plt.close(fig)
+    if evals:
+        fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.5 * len(evals)))
+        names = [e.name for e in evals]
+        rates = [100 * e.resolve_rate for e in evals]
+        bars = ax.barh(names, rates, color="#3b7dd8")
+        ax.bar_label(bars, labels=[f"{r:.0f}%" for r in rates], padding=3)
+        ax.set_xlim(0, 110)
+        ax.set_xlabel("resolved (%)")
+        ax.set_title("resolve rate per model / method")
+        out.append(("resolve rate per model / method", _png(fig)))
+        plt.close(fig)
+    return out
+
+
+# ---------------------------------------------------------------- pages
+
+_CSS = """body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1,h2{font-weight:600}table{border-collapse:collapse;width:100%;margin:1em 0}
+td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left}th{background:#f4f4f4}
+.resolved{color:#157f3b;font-weight:600}.unresolved,.patch_failed,.empty_patch{color:#b3261e}.error{color:#8a5a00}
+figure{display:inline-block;margin:0.5em}img{max-width:520px}pre{background:#f6f8fa;padding:8px;overflow-x:auto;white-space:pre-wrap}
+.step{border-left:3px solid #3b7dd8;padding-left:10px;margin:1em 0}.thought{color:#555;font-style:italic}"""
+
+
+def _page(title: str, body: str) -> str:
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
+
+
+def _trajectory_page(traj_path: Path) -> str:
+    text = traj_path.read_text(encoding="utf-8").strip()
+    data = json.loads(text.splitlines()[-1]) if traj_path.suffix == ".jsonl" else json.loads(text)
+    parts = [f"<h1>{html.escape(str(data.get('instance_id') or data.get('id')))}</h1>",
+             f"<h2>Issue</h2><pre>{html.escape(data.get('problem_statement') or '')}</pre>"]
+    for i, step in enumerate(data.get("steps", [])):
+        action = step.get("action")
+        shown = json.dumps(action.get("arguments"), indent=1) if action else f"(no action: {step.get('action_error')})"
+        name = action.get("name") if action else "format error"
+        parts.append(
+            f"<div class='step'><b>step {i}: {html.escape(str(name))}</b>"
+            f"<p class='thought'>{html.escape(step.get('thought') or '')}</p>"
+            f"<pre>{html.escape(shown)}</pre><details><summary>observation</summary>"
+            f"<pre>{html.escape((step.get('observation') or '')[:20000])}</pre></details></div>"
+        )
+    if data.get("final_patch"):
+        parts.append(f"<h2>Patch</h2><pre>{html.escape(data['final_patch'])}</pre>")
+    return _page(f"trajectory {data.get('instance_id')}", "".join(parts))
+
+
+def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write report.html and report.md (and one page per trajectory) into ``out_dir``; return the HTML path."""
+    root = Path(run_dir)
+    out = Path(out_dir) if out_dir else root / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    training, evals = find_training_runs(root), find_eval_runs(root)
+    plots = _plots(training, evals)
+
+    md = [f"# swesrl report: {root.name}", ""]
+    body = [f"<h1>swesrl report: {html.escape(root.name)}</h1>"]
+    if training:
+        body.append("<h2>Training</h2><table><tr><th>run</th><th>steps</th><th>first reward</th><th>last reward</th></tr>")
+        md += ["## Training", "", "| run | steps | first reward | last reward |", "|---|---|---|---|"]
+        for r in training:
+            rewards = [row["reward_mean"] for row in r.rows if row.get("reward_mean") is not None]
+            first = f"{rewards[0]:.3f}" if rewards else "-"
+            last = f"{rewards[-1]:.3f}" if rewards else "-"
+            body.append(f"<tr><td>{html.escape(r.name)}</td><td>{r.rows[-1]['step']}</td><td>{first}</td><td>{last}</td></tr>")
+            md.append(f"| {r.name} | {r.rows[-1]['step']} | {first} | {last} |")
+        body.append("</table>")
+        md.append("")
+    if plots:
+        body.append("<h2>Plots</h2>")
+        for title, b64 in plots:
+            body.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'><figcaption>{html.escape(title)}</figcaption></figure>")
+    for e in evals:
+        total = e.summary.get("total_instances", len(e.instances))
+        head = f"{e.name}: {e.summary.get('resolved_instances', 0)}/{total} resolved ({100 * e.resolve_rate:.0f}%)"
+        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th><th>steps</th><th>time (s)</th><th>patch (lines)</th><th>trajectory</th></tr>")
+        md += [f"## Evaluation — {head}", "", "| instance | status | steps | time (s) | patch (lines) |", "|---|---|---|---|---|"]
+        for inst in e.instances:
+            iid = str(inst["instance_id"])
+            status = str(inst.get("status", "resolved" if inst.get("resolved") else "unresolved"))
+            seconds = inst.get("duration") or (inst.get("timings") or {}).get("total")
+            secs = f"{seconds:.1f}" if isinstance(seconds, (int, float)) else "-"
+            patch = inst.get("model_patch") or ""
+            patch_file = e.path / iid / "model.patch"
+            if not patch and patch_file.exists():
+                patch = patch_file.read_text(encoding="utf-8", errors="replace")
+            lines = len(patch.splitlines())
+            link = "-"
+            if inst.get("_trajectory"):
+                page = out / "trajectories" / f"{e.path.name}__{iid}.html"
+                page.parent.mkdir(exist_ok=True)
+                page.write_text(_trajectory_page(inst["_trajectory"]), encoding="utf-8")
+                link = f"<a href='trajectories/{page.name}'>view</a>"
+            steps = inst.get("steps") if inst.get("steps") is not None else "-"
+            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td><td>{steps}</td><td>{secs}</td><td>{lines}</td><td>{link}</td></tr>")
+            md.append(f"| {iid} | {status} | {steps} | {secs} | {lines} |")
+        body.append("</table>")
+        md.append("")
+    if not training and not evals:
+        body.append("<p>No training metrics (metrics.jsonl) or evaluation reports (report.json) found under this folder.</p>")
+        md.append("No training metrics or evaluation reports found under this folder.")
+    html_path = out / "report.html"
+    html_path.write_text(_page(f"swesrl report: {root.name}", "".join(body)), encoding="utf-8")
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    return html_path
