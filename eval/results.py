@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,11 @@ class InstanceResult:
         return cls(**keep, provenance=prov)
 
 
+def instance_dir(run_dir: Path, instance_id: str) -> Path:
+    """The instance's folder; an id cannot climb out of the run folder."""
+    return run_dir / re.sub(r"[^A-Za-z0-9._-]", "_", instance_id).lstrip(".")
+
+
 def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -82,7 +88,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_result(run_dir: Path, result: InstanceResult, patch: str | None) -> Path:
     """Write patch, log, then the report last: a report on disk means a finished instance."""
-    d = run_dir / result.instance_id
+    d = instance_dir(run_dir, result.instance_id)
     d.mkdir(parents=True, exist_ok=True)
     write_atomic(d / "model.patch", patch or "")
     write_atomic(d / "test_output.txt", result.test_output)
@@ -92,7 +98,7 @@ def write_result(run_dir: Path, result: InstanceResult, patch: str | None) -> Pa
 
 def read_result(run_dir: Path, instance_id: str) -> InstanceResult | None:
     """The stored result, or None when absent or unreadable (then the instance is simply redone)."""
-    path = run_dir / instance_id / "report.json"
+    path = instance_dir(run_dir, instance_id) / "report.json"
     try:
         return InstanceResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
