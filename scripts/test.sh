@@ -5,6 +5,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "[test] installing Debian's chromium (the report test renders the HTML report headless)"
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+fi
 echo "[test] ruff"
 "$PY" -m ruff check .
 echo "[test] wheel install in a fresh venv"

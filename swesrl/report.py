@@ -215,7 +215,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     if plots:
         body.append("<h2>Plots</h2>")
         for title, b64 in plots:
-            body.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'><figcaption>{html.escape(title)}</figcaption></figure>")
+            body.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'></figure>")
     for e in evals:
         total = e.summary.get("total_instances", len(e.instances))
         head = f"{e.name}: {e.summary.get('resolved_instances', 0)}/{total} resolved ({100 * e.resolve_rate:.0f}%)"
