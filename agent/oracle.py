@@ -15,11 +15,12 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from unidiff import PatchSet
+
 from swesrl.sandbox.base import Sandbox
 from swesrl.trajectories.actions import Action, Create, StrReplace
 from swesrl.trajectories.context import Message
 from swesrl.trajectories.schema import Step, Trajectory
-from unidiff import PatchSet
 
 from .loop import AgentResult, save_trajectory
 from .policies import Policy, PolicyError, Usage

@@ -62,12 +62,12 @@ class ReplayPolicy:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> ReplayPolicy:
-        from swesrl.trajectories.readers import read_trajectories
-
         source = Path(path) if path else BUNDLED
         if not source.exists():
             hint = "" if path else " (the bundled runs ship with a source checkout; pass replay:PATH)"
             raise PolicyError(f"replay: {source} does not exist{hint}")
+        from swesrl.trajectories.readers import read_trajectories
+
         return cls(list(read_trajectories(source)), str(source))
 
     def for_instance(self, instance_id: str | None) -> ReplayRun:
