@@ -1,1 +1,118 @@
-"""Trajectory readers, one per source format, chosen by sniffing the content."""
+"""Trajectory readers, one module per source format, chosen by sniffing the content.
+
+``read_trajectories(path)`` reads a file (JSON, a JSON list of runs, or JSONL) or a directory
+(its files, recursively, in sorted order) and yields Trajectory objects lazily. The format comes
+from the records themselves, never the file name, unless ``format`` names it. Each bad record or
+file becomes a TrajectoryError naming the file, record and field: raised when ``on_error`` is None,
+otherwise handed to ``on_error`` while reading goes on with the next record or file.
+
+Each format module has ``NAME``, ``STEPS_FIELD``, ``sniff(obj) -> bool``, ``parse(obj, where) ->
+Trajectory`` and ``read(path, on_error=None)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..schema import Trajectory, TrajectoryError
+from . import (
+    mini_swe_agent,
+    nebius,
+    openai_chat,
+    openhands_events,
+    swe_agent,
+    swe_smith,
+    swesrl_format,
+)
+from .common import OnError, Where, kind
+from .records import iter_records
+from .swesrl_format import write_trajectories
+
+# Sniffing order: OpenHands fncall logs also hold an XML rendering in "messages", so openai-chat
+# (which keys on "fncall_messages") is asked before swe-smith.
+_MODULES: tuple[ModuleType, ...] = (
+    swe_agent, openai_chat, swe_smith, mini_swe_agent, openhands_events, nebius, swesrl_format,
+)
+READERS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
+FORMATS: tuple[str, ...] = tuple(READERS)
+
+__all__ = ["FORMATS", "READERS", "read_trajectories", "sniff_format", "write_trajectories"]
+
+
+def _raise(error: TrajectoryError) -> None:
+    raise error
+
+
+def _sniff(obj: Any) -> str | None:
+    return next((m.NAME for m in _MODULES if m.sniff(obj)), None)
+
+
+def _unknown(obj: Any, where: Where) -> TrajectoryError:
+    """Say what is wrong with a record no format claims: a container of the wrong type, or the keys seen."""
+    if isinstance(obj, dict):
+        for key in ("messages", "fncall_messages", "trajectory", "history", "steps"):
+            if key in obj and not isinstance(obj[key], list):
+                return where.error(key, f"expected a list, got {kind(obj[key])}")
+        keys = ", ".join(sorted(map(str, obj))[:12]) or "none"
+        return where.error(None, f"unknown trajectory format (keys: {keys})")
+    return where.error(None, f"unknown trajectory format ({kind(obj)})")
+
+
+def sniff_format(path: str | Path) -> str:
+    """The format of a file's first recognizable record; raises TrajectoryError when there is none."""
+    errors: list[TrajectoryError] = []
+    for record, obj in iter_records(Path(path), errors.append, lambda value: _sniff(value) is not None):
+        found = _sniff(obj)
+        if found is not None:
+            return found
+        errors.append(_unknown(obj, Where(str(path), record)))
+    raise errors[0] if errors else TrajectoryError(str(path), None, None, "no records")
+
+
+def read_trajectories(
+    path: str | Path, on_error: OnError | None = None, format: str | None = None
+) -> Iterator[Trajectory]:
+    """Yield the trajectories in a file or directory; see the module docstring for errors."""
+    if format is not None and format not in READERS:
+        raise ValueError(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
+    report = on_error or _raise
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    elif path.exists():
+        files = [path]
+    else:
+        report(TrajectoryError(str(path), None, None, "no such file or directory"))
+        return
+    for file in files:
+        yield from _read_file(file, report, format)
+
+
+def _read_file(path: Path, report: OnError, format: str | None) -> Iterator[Trajectory]:
+    module = READERS[format] if format else None
+
+    def is_run(value: list[Any]) -> bool:
+        return module.sniff(value) if module else _sniff(value) is not None
+
+    for record, obj in iter_records(path, report, is_run):
+        where = Where(str(path), record)
+        if module is None:
+            name = _sniff(obj)
+            if name is None:
+                report(_unknown(obj, where))
+                continue
+            module = READERS[name]  # one file, one format: later records get field-level errors
+        try:
+            trajectory = module.parse(obj, where)
+            if not trajectory.steps:
+                raise where.error(module.STEPS_FIELD, "empty run: no steps")
+        except TrajectoryError as e:
+            report(e)
+            continue
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as e:
+            report(where.error(None, f"cannot read record ({type(e).__name__}: {e})"))
+            continue
+        yield trajectory

@@ -1,0 +1,111 @@
+"""SWE-agent ``.traj`` files, 1.x and 0.x: one Step per ``trajectory[i]``.
+
+Both versions keep ``trajectory`` (thought/action/observation), ``history`` (the chat) and ``info``
+(submission, exit status), so one reader serves both; ``metadata["swe_agent_version"]`` records
+which it was. 1.x function-calling runs also keep the model's structured call in
+``history[].tool_calls``: it is used when its message is this step's (same ``action`` text), because
+it carries arguments exactly, where the flat ``action`` string must be re-split from shell quoting.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..actions import ActionError, from_openai
+from ..schema import Step, Trajectory
+from .commands import Parsed, parse_command
+from .common import Where, issue_text, nonempty, reader_for, repo_of, trajectory_id
+
+NAME = "swe-agent"
+STEPS_FIELD = "trajectory"
+_LOOKAHEAD = 4  # history messages searched for a step's own message: keeps alignment linear
+
+
+def sniff(obj: Any) -> bool:
+    if not isinstance(obj, dict) or not isinstance(obj.get("trajectory"), list):
+        return False
+    if not ("history" in obj or "info" in obj):
+        return False
+    steps = obj["trajectory"]
+    return not steps or (isinstance(steps[0], dict) and "action" in steps[0])
+
+
+def parse(obj: dict[str, Any], where: Where) -> Trajectory:
+    raw_steps = where.get(obj, "trajectory", list)
+    history = where.get(obj, "history", list, required=False) or []
+    info = where.get(obj, "info", dict, required=False) or {}
+    replay = _replay_config(obj)
+    version = "1.x" if replay or any(isinstance(m, dict) and "message_type" in m for m in history) else "0.x"
+    calls = [m for m in history if isinstance(m, dict) and m.get("role") == "assistant" and "action" in m]
+
+    steps, next_call = [], 0
+    for i, raw in enumerate(raw_steps):
+        field = f"trajectory[{i}]"
+        raw = where.obj(raw, field)
+        action_text = where.get(raw, "action", str, f"{field}.action", required=False) or ""
+        message = None
+        for k in range(next_call, min(next_call + _LOOKAHEAD, len(calls))):
+            if calls[k].get("action") == action_text:
+                message, next_call = calls[k], k + 1
+                break
+        action, error = _structured(message) if message is not None else (None, None)
+        if action is None:
+            action, error = parse_command(action_text)
+        thought = where.text(raw.get("thought"), f"{field}.thought")
+        observation = where.text(raw.get("observation"), f"{field}.observation")
+        steps.append(Step(thought.strip(), action, observation, error, [raw] if message is None else [raw, message]))
+
+    statement = replay.get("problem_statement") if isinstance(replay.get("problem_statement"), dict) else {}
+    instance_id = nonempty(statement.get("id")) or nonempty(obj.get("instance_id"))
+    problem = nonempty(statement.get("text")) or _first_task_message(history, where)
+    repo_cfg = (replay.get("env") or {}).get("repo") if isinstance(replay.get("env"), dict) else None
+    base_commit = nonempty(repo_cfg.get("base_commit")) if isinstance(repo_cfg, dict) else None
+    model = ((replay.get("agent") or {}).get("model") or {}) if isinstance(replay.get("agent"), dict) else {}
+    metadata = {"swe_agent_version": version, "exit_status": info.get("exit_status")}
+    if isinstance(model, dict) and model.get("name"):
+        metadata["model"] = model["name"]
+    return Trajectory(
+        id=trajectory_id(instance_id, where),
+        problem_statement=problem,
+        steps=steps,
+        instance_id=instance_id,
+        repo=repo_of(instance_id),
+        base_commit=base_commit,
+        final_patch=nonempty(info.get("submission")),
+        source_format=NAME,
+        source_path=where.path,
+        metadata=metadata,
+    )
+
+
+def _structured(message: dict[str, Any]) -> Parsed:
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list) or len(calls) != 1 or not isinstance(calls[0], dict):
+        return None, None
+    try:
+        return from_openai(calls[0]), None
+    except ActionError as e:
+        return None, str(e)
+
+
+def _replay_config(obj: dict[str, Any]) -> dict[str, Any]:
+    """1.x stores its run config as an object or as a JSON string; it only supplies optional fields."""
+    config = obj.get("replay_config")
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError:
+            return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _first_task_message(history: list[Any], where: Where) -> str:
+    """The first user turn that is not a demonstration: it holds the issue."""
+    for i, m in enumerate(history):
+        if isinstance(m, dict) and m.get("role") == "user" and not m.get("is_demo"):
+            return issue_text(where.text(m.get("content"), f"history[{i}].content"))
+    return ""
+
+
+read = reader_for(NAME)

@@ -1,0 +1,87 @@
+"""SWE-smith fine-tuning JSONL: chat ``messages`` whose assistant turns end in an XML tool call.
+
+``<function=NAME><parameter=P>V</parameter>...</function>`` is the SRL paper's action text, so it is
+parsed with the same helpers the answer parser uses. Thought = the text before ``<function=``;
+observation = the next user turn, without its ``OBSERVATION:`` label. These files hold no final
+patch (the last turn is the submit call, with no observation), so ``final_patch`` stays None.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..actions import ActionError, from_tool_call, parse_xml_params
+from ..schema import Step, Trajectory
+from .common import (
+    Where,
+    chat_style,
+    issue_text,
+    nonempty,
+    reader_for,
+    repo_of,
+    strip_observation_label,
+    trajectory_id,
+)
+
+NAME = "swe-smith"
+STEPS_FIELD = "messages"
+_OPEN = re.compile(r"<function=([^>\s]*)>")
+_CLOSE = "</function>"
+
+
+def sniff(obj: Any) -> bool:
+    if not isinstance(obj, dict) or "fncall_messages" in obj or not isinstance(obj.get("messages"), list):
+        return False
+    return chat_style(obj["messages"]) == "xml"
+
+
+def parse(obj: dict[str, Any], where: Where) -> Trajectory:
+    messages = where.get(obj, "messages", list)
+    for i, m in enumerate(messages):
+        where.obj(m, f"messages[{i}]")
+    steps, problem = [], ""
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        if role == "user" and not problem and not steps:
+            problem = issue_text(where.text(m.get("content"), f"messages[{i}].content"))
+        if role != "assistant":
+            continue
+        content = where.text(m.get("content"), f"messages[{i}].content")
+        following = messages[i + 1] if i + 1 < len(messages) and messages[i + 1].get("role") in ("user", "tool") else None
+        observation = where.text(following.get("content"), f"messages[{i + 1}].content") if following else ""
+        thought, action, error = _split_call(content)
+        steps.append(Step(thought.strip(), action, strip_observation_label(observation), error,
+                          [m] if following is None else [m, following]))
+
+    instance_id = nonempty(obj.get("instance_id"))
+    return Trajectory(
+        id=trajectory_id(instance_id, where),
+        problem_statement=problem,
+        steps=steps,
+        instance_id=instance_id,
+        repo=repo_of(instance_id),
+        source_format=NAME,
+        source_path=where.path,
+    )
+
+
+def _split_call(content: str) -> tuple[str, Any, str | None]:
+    """(thought, action, error) of one assistant turn."""
+    opens = list(_OPEN.finditer(content))
+    if not opens:
+        return content, None, "no action"
+    first = opens[0]
+    thought = content[: first.start()]
+    if len(opens) > 1:
+        return thought, None, f"{len(opens)} actions"
+    close = content.find(_CLOSE, first.end())
+    if close == -1:
+        return thought, None, f"unclosed <function={first.group(1)}>"
+    try:
+        return thought, from_tool_call(first.group(1), parse_xml_params(content[first.end() : close])), None
+    except ActionError as e:
+        return thought, None, str(e)
+
+
+read = reader_for(NAME)

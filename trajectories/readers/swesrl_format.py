@@ -1,0 +1,73 @@
+"""swesrl's own format: JSONL (or JSON) of ``Trajectory.to_dict()`` records tagged ``swesrl.trajectory/1``.
+
+What ``swesrl traj convert`` and the agent write. Writing appends one record a line and first ends a
+line left unfinished by an interrupted writer, so an interrupted run costs at most the one record
+it was writing, which the reader then reports as a bad line, and the next append stays readable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, get_args
+
+from ..actions import ActionError
+from ..schema import Outcome, Step, Trajectory
+from .common import Where, reader_for
+
+NAME = "swesrl"
+STEPS_FIELD = "steps"
+FORMAT_TAG = "swesrl.trajectory/1"
+
+
+def sniff(obj: Any) -> bool:
+    return isinstance(obj, dict) and str(obj.get("format", "")).startswith("swesrl.trajectory/")
+
+
+def parse(obj: dict[str, Any], where: Where) -> Trajectory:
+    if obj.get("format") != FORMAT_TAG:
+        raise where.error("format", f"unsupported version {obj.get('format')!r}, expected {FORMAT_TAG!r}")
+    where.get(obj, "id", str)
+    for key in ("problem_statement", "instance_id", "repo", "base_commit", "final_patch", "source_path"):
+        where.get(obj, key, str, required=False)
+    if obj.get("outcome") not in (None, *get_args(Outcome)):
+        raise where.error("outcome", f"expected one of {get_args(Outcome)}, got {obj.get('outcome')!r}")
+    where.get(obj, "metadata", dict, required=False)
+    steps = []
+    for i, raw in enumerate(where.get(obj, "steps", list)):
+        field = f"steps[{i}]"
+        raw = where.obj(raw, field)
+        for key in ("thought", "observation", "action_error"):
+            where.get(raw, key, str, f"{field}.{key}", required=False)
+        action = where.get(raw, "action", dict, f"{field}.action", required=False)
+        if action is not None:
+            where.get(action, "name", str, f"{field}.action.name")
+            where.get(action, "arguments", dict, f"{field}.action.arguments", required=False)
+        try:
+            steps.append(Step.from_dict(raw))
+        except ActionError as e:
+            raise where.error(f"{field}.action", str(e)) from None
+    return replace(Trajectory.from_dict({**obj, "steps": []}), steps=steps)
+
+
+def write_trajectories(trajectories: Iterable[Trajectory], path: str | Path) -> int:
+    """Append each trajectory as one JSON line; returns how many were written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("a+b") as f:
+        if f.tell() > 0:
+            f.seek(-1, 2)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        for trajectory in trajectories:
+            # ASCII escapes keep any string (even a lone surrogate from a JSON escape) writable.
+            f.write(json.dumps(trajectory.to_dict()).encode("ascii") + b"\n")
+            f.flush()
+            count += 1
+    return count
+
+
+read = reader_for(NAME)
