@@ -6,7 +6,7 @@ import typer
 
 from swesrl import __version__
 
-from . import agent, eval, model, report, sandbox, train, traj
+from . import agent, eval, eval_run, model, report, sandbox, train, traj
 
 app = typer.Typer(
     name="swesrl",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(traj.app, name="traj")
 app.add_typer(sandbox.app, name="sandbox")
+eval.app.command("run")(eval_run.run)
 app.add_typer(eval.app, name="eval")
 app.add_typer(agent.app, name="agent")
 app.add_typer(train.app, name="train")
