@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+
 from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.policies import Reply, ScriptedPolicy, Usage
@@ -175,3 +176,27 @@ def test_policy_errors_end_the_run_with_their_message(repo):
     result = run_agent(ScriptedPolicy([ans(Bash("true"))]), repo, ISSUE, config=AgentConfig(workdir=repo.workdir))
     assert result.exit_status == "policy_error"
     assert "no answer left" in result.trajectory.metadata["exit_message"]
+
+
+def test_saved_runs_are_read_by_the_readers_and_the_traj_cli(repo, tmp_path):
+    from typer.testing import CliRunner
+
+    from swesrl.cli import app
+    from swesrl.trajectories.readers import read_trajectories
+
+    calc = f"{repo.root}/calc.py"
+    policy = ScriptedPolicy(["oops", ans(StrReplace(calc, "a - b", "a + b"), "swap the sign"), ans(Submit())])
+    out = tmp_path / "runs" / "calc-1.jsonl"
+    run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out, instance_id="calc-1")
+
+    [read] = list(read_trajectories(out))
+    assert read.instance_id == "calc-1" and [s.action_error is not None for s in read.steps] == [True, False, False]
+
+    runner = CliRunner()
+    shown = runner.invoke(app, ["traj", "inspect", str(out)])
+    assert shown.exit_code == 0, shown.output
+    assert "swap the sign" in shown.output
+    split = runner.invoke(app, ["traj", "split", str(out), "-o", str(tmp_path / "steps.jsonl")])
+    assert split.exit_code == 0, split.output
+    examples = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    assert [e["target"] for e in examples][0] == render_xml(StrReplace(calc, "a - b", "a + b"))

@@ -186,11 +186,6 @@ def test_replay_plays_one_instances_expert_answers_in_order():
 
 
 def test_replay_from_a_file_the_readers_accept(tmp_path):
-    pytest.importorskip("swesrl.trajectories.readers", reason="needs the trajectory readers")
-    from swesrl.trajectories import readers
-
-    if not hasattr(readers, "read_trajectories"):
-        pytest.skip("trajectory readers not available yet")
     path = tmp_path / "runs.jsonl"
     path.write_text(json.dumps(expert_run("a-1").to_dict()) + "\n")
     policy = make_policy(f"replay:{path}")
