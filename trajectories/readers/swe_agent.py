@@ -58,7 +58,7 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
 
     statement = replay.get("problem_statement") if isinstance(replay.get("problem_statement"), dict) else {}
     instance_id = nonempty(statement.get("id")) or nonempty(obj.get("instance_id"))
-    problem = nonempty(statement.get("text")) or _first_task_message(history, where)
+    problem = (nonempty(statement.get("text")) or _first_task_message(history, where)).strip()
     repo_cfg = (replay.get("env") or {}).get("repo") if isinstance(replay.get("env"), dict) else None
     base_commit = nonempty(repo_cfg.get("base_commit")) if isinstance(repo_cfg, dict) else None
     model = ((replay.get("agent") or {}).get("model") or {}) if isinstance(replay.get("agent"), dict) else {}

@@ -4,6 +4,11 @@
 parsed with the same helpers the answer parser uses. Thought = the text before ``<function=``;
 observation = the next user turn, without its ``OBSERVATION:`` label. These files hold no final
 patch (the last turn is the submit call, with no observation), so ``final_patch`` stays None.
+
+The format writes multi-line parameters (file_text, old_str, new_str) wrapped in one newline each
+side, ``<parameter=old_str>\nVALUE\n</parameter>``: the same runs logged by SWE-agent show VALUE
+without them (all 20 differing parameters in the shared pandas/pydantic runs), so one wrapping
+newline pair is removed.
 """
 
 from __future__ import annotations
@@ -79,9 +84,14 @@ def _split_call(content: str) -> tuple[str, Any, str | None]:
     if close == -1:
         return thought, None, f"unclosed <function={first.group(1)}>"
     try:
-        return thought, from_tool_call(first.group(1), parse_xml_params(content[first.end() : close])), None
+        params = {k: _unwrap(v) for k, v in parse_xml_params(content[first.end() : close]).items()}
+        return thought, from_tool_call(first.group(1), params), None
     except ActionError as e:
         return thought, None, str(e)
+
+
+def _unwrap(value: str) -> str:
+    return value[1:-1] if len(value) >= 2 and value[0] == "\n" and value[-1] == "\n" else value
 
 
 read = reader_for(NAME)
