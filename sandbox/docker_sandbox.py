@@ -1,0 +1,409 @@
+"""The Docker Sandbox: one long-lived, offline, resource-limited container per task.
+
+Why it is built this way (measured, see docs/environment-notes.md): neither `docker exec` nor the SDK
+has a timeout, and killing the client leaves the command running; `timeout` inside is not enough
+because forked or `setsid` children outlive it. So each command runs as `timeout -s KILL N`, the host
+reads its output against its own deadline, and after any timeout `kill -9 -1` runs inside (PID 1, a
+tiny reaper, survives it and reaps the orphans). If even that is wedged, the container is restarted:
+files survive, processes do not.
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import io
+import re
+import socket
+import struct
+import tarfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+import docker
+import docker.errors
+from docker.types import Ulimit
+
+from .base import ExecResult
+
+_LABEL = "swesrl"
+# PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`.
+_INIT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
+_TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
+# Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
+_REAP_AFTER = '"$@"; rc=$?; kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit $rc'
+_SOFT_GRACE = 2.0  # after N + this, the in-container timeout has failed to end the output: kill all
+_HARD_GRACE = 30.0  # after N + this, nothing inside answers: restart the container
+_MAX_STREAMED = 1 << 30  # a runaway writer gets killed after this many bytes, even before its timeout
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: str = "2g"
+    cpus: float = 1.0
+    pids: int = 512
+    output_bytes: int = 1_000_000  # per command; head and tail are kept around a marker
+    file_size: int = 1 << 30  # RLIMIT_FSIZE for every process: one runaway file cannot fill the disk
+    tmp_size: str = "512m"  # /tmp is a tmpfs of this size (it counts against `memory`)
+
+
+@dataclass(frozen=True)
+class PatchResult(ExecResult):
+    """apply_patch's result: exit_code 0 when applied; `method` says which tool managed it."""
+
+    method: Literal["git apply", "patch", ""] = ""
+
+
+class _Output:
+    """Keeps the first and last `cap // 2` bytes of a stream, counting what falls in between."""
+
+    def __init__(self, cap: int | None):
+        self.cap = cap
+        self.head = bytearray()
+        self.tail: collections.deque[bytes] = collections.deque()
+        self.tail_len = 0
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        if self.cap is None:
+            self.head += data
+            return
+        room = self.cap // 2 - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail.append(data)
+            self.tail_len += len(data)
+            while self.tail and self.tail_len - len(self.tail[0]) >= self.cap // 2:
+                self.tail_len -= len(self.tail.popleft())
+
+    def bytes(self) -> bytes:
+        tail = b"".join(self.tail)
+        if self.cap is not None:
+            tail = tail[-(self.cap // 2) :] if self.cap // 2 else b""
+        omitted = self.total - len(self.head) - len(tail)
+        if omitted <= 0:
+            return bytes(self.head) + tail
+        return bytes(self.head) + f"\n[... {omitted} bytes of output omitted ...]\n".encode() + tail
+
+
+def _name_part(s: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]+", "-", s)[:60].strip("-.") or "x"
+
+
+_live: dict[str, DockerSandbox] = {}  # id -> sandbox, closed at interpreter exit if still open
+_live_lock = threading.Lock()
+
+
+@atexit.register
+def _close_all() -> None:
+    with _live_lock:
+        boxes = list(_live.values())
+    for box in boxes:
+        box.close()
+
+
+class DockerSandbox:
+    """A Sandbox in a fresh container of `image`; use it as a context manager so it is always removed."""
+
+    def __init__(
+        self,
+        image: str,
+        *,
+        run_id: str = "adhoc",
+        instance_id: str = "",
+        limits: Limits = Limits(),  # noqa: B008 (frozen dataclass)
+        network: bool = False,
+        workdir: str = "/testbed",
+        start_timeout: float = 60,
+    ):
+        self.image = image
+        self.limits = limits
+        self.workdir = workdir
+        self.container_id: str | None = None
+        self.restarts = 0
+        self._client = docker.from_env(timeout=start_timeout)
+        self._api = self._client.api
+        name = f"swesrl-{_name_part(run_id)}-{_name_part(instance_id)}-{uuid.uuid4().hex[:8]}"
+        try:
+            container = self._client.containers.run(
+                image,
+                ["sh", "-c", _INIT],
+                name=name,
+                detach=True,
+                labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id},
+                network_mode="host" if network else "none",
+                mem_limit=limits.memory,
+                memswap_limit=limits.memory,  # no swap: a hog dies instead of thrashing the host
+                nano_cpus=int(limits.cpus * 1e9),
+                pids_limit=limits.pids,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                tmpfs={"/tmp": f"size={limits.tmp_size}"},
+                ulimits=[Ulimit(name="fsize", soft=limits.file_size, hard=limits.file_size)],
+                working_dir=workdir,
+                entrypoint=[],
+            )
+            self.container_id = container.id
+            with _live_lock:
+                _live[container.id] = self
+        except BaseException:
+            self._remove_by_name(name)  # a KeyboardInterrupt mid-create must not leak the container
+            self._client.close()
+            raise
+
+    # -- the Sandbox protocol ---------------------------------------------------------------------
+
+    def exec(
+        self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None
+    ) -> ExecResult:
+        """Run `cmd` with bash (not a login shell: the image's PATH, e.g. its venv, stays first),
+        stdout and stderr merged in order, output capped to `limits.output_bytes`."""
+        argv = ["bash", "-c", "exec 2>&1\n" + cmd]
+        res, err = self._run(argv, timeout, workdir, env, self.limits.output_bytes, reap=True)
+        return ExecResult(res.output + err, res.exit_code, res.timed_out, res.duration) if err else res
+
+    def read_file(self, path: str) -> str:
+        return self.read_bytes(path).decode("utf-8", errors="replace")
+
+    def read_bytes(self, path: str) -> bytes:
+        try:
+            stream, _ = self._api.get_archive(self._cid, self._abs(path))
+        except docker.errors.NotFound as e:
+            raise FileNotFoundError(f"{path}: no such file in the sandbox") from e
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
+            member = tf.next()
+            if member is None or not member.isfile():
+                raise IsADirectoryError(f"{path}: not a regular file in the sandbox")
+            f = tf.extractfile(member)
+            return f.read() if f else b""
+
+    def write_file(self, path: str, content: str | bytes) -> None:
+        """Write through `cat` on stdin: any size or bytes, parent folders created, and an existing
+        file keeps its mode (an edited script stays executable, so the diff shows no mode change)."""
+        data = content.encode() if isinstance(content, str) else content
+        path = self._abs(path)
+        script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
+        res, err = self._run(["sh", "-c", script, "sh", path], 120, "/", None, 10_000, stdin=data)
+        if res.exit_code != 0:
+            raise OSError(f"writing {path} in the sandbox failed (exit {res.exit_code}): {err.strip()}")
+
+    def diff(self) -> str:
+        """Every change since the base commit (new files included), ending in a newline.
+
+        Staged in a scratch index, so the agent's own `git status` is left as it was. The base is the
+        tag swesrl-base that instance images carry, or HEAD in images built elsewhere.
+        """
+        script = (
+            "base=$(git rev-parse -q --verify 'refs/tags/swesrl-base^{commit}' || echo HEAD)\n"
+            "idx=$(git rev-parse --git-dir)/swesrl-index\n"
+            'cp "$(git rev-parse --git-dir)/index" "$idx" 2>/dev/null || rm -f "$idx"\n'
+            'GIT_INDEX_FILE="$idx" git add -A >&2 && '
+            'GIT_INDEX_FILE="$idx" git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff "$base"\n'
+            'rc=$?; rm -f "$idx"; exit $rc'
+        )
+        res, err = self._run(["bash", "-c", script], 300, None, None, None)
+        if res.exit_code != 0:
+            raise RuntimeError(f"git diff in the sandbox failed (exit {res.exit_code}): {err[-2000:]}")
+        return res.output
+
+    def apply_patch(self, patch: str, timeout: float = 120) -> PatchResult:
+        """Apply a unified diff at the workdir: `git apply`, else the more tolerant `patch --fuzz`
+        (tried dry first, so a failed attempt leaves the tree untouched)."""
+        if not patch.endswith("\n"):
+            patch += "\n"
+        self.write_file("/tmp/swesrl.patch", patch)
+        attempts: list[tuple[Literal["git apply", "patch"], str]] = [
+            ("git apply", "git apply --verbose --whitespace=nowarn /tmp/swesrl.patch"),
+            ("patch", "patch --batch --fuzz=5 -p1 --dry-run -i /tmp/swesrl.patch >/dev/null && "
+                      "patch --batch --fuzz=5 -p1 -i /tmp/swesrl.patch"),
+        ]  # fmt: skip
+        outputs = []
+        for method, cmd in attempts:
+            res = self.exec(cmd, timeout)
+            outputs.append(f"$ {method}\n{res.output}")
+            if res.exit_code == 0:
+                return PatchResult(res.output, 0, False, res.duration, method=method)
+        return PatchResult("\n".join(outputs), 1, res.timed_out, res.duration, method="")
+
+    def close(self) -> None:
+        """Remove the container (idempotent; safe from atexit and finally blocks)."""
+        cid, self.container_id = self.container_id, None
+        if cid is None:
+            return
+        with _live_lock:
+            _live.pop(cid, None)
+        try:
+            self._api.remove_container(cid, force=True)
+        except docker.errors.NotFound:
+            pass
+        finally:
+            self._client.close()
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "container_id", None):
+            self.close()
+
+    # -- internals --------------------------------------------------------------------------------
+
+    @property
+    def _cid(self) -> str:
+        if self.container_id is None:
+            raise RuntimeError("the sandbox is closed")
+        return self.container_id
+
+    def _abs(self, path: str) -> str:
+        return path if path.startswith("/") else f"{self.workdir.rstrip('/')}/{path}"
+
+    def _remove_by_name(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            self._api.remove_container(name, force=True)
+
+    def _run(
+        self,
+        argv: list[str],
+        timeout: float,
+        workdir: str | None,
+        env: dict[str, str] | None,
+        cap: int | None,
+        stdin: bytes | None = None,
+        reap: bool = False,
+    ) -> tuple[ExecResult, str]:
+        """One command under `timeout -s KILL`, read against a host-side deadline; returns its
+        stdout as the result's output, and its stderr apart (minus timeout's own notice).
+
+        reap=True ends the command with `kill -9 -1` inside: docker closes an exec's stream 2 s
+        after its process exits even when background children still hold it, so without this a
+        fork bomb or a forgotten server would outlive the command and starve the next one.
+        """
+        start = time.monotonic()
+        full = ["timeout", "--verbose", "-s", "KILL", f"{max(timeout, 0.1):g}", *argv]
+        if reap:
+            full = ["sh", "-c", _REAP_AFTER, "swesrl-exec", *full]
+        exec_id = self._api.exec_create(
+            self._cid, full, stdin=stdin is not None, workdir=workdir or self.workdir, environment=env
+        )["Id"]
+        sock = self._api.exec_start(exec_id, socket=True)
+        raw: socket.socket = getattr(sock, "_sock", sock)
+        out, err = _Output(cap), _Output(10_000)
+        timed_out = killed = restarted = False
+        note = ""
+        try:
+            if stdin is not None:
+                raw.sendall(stdin)
+                raw.shutdown(socket.SHUT_WR)
+            soft = start + timeout + _SOFT_GRACE
+            hard = start + timeout + _HARD_GRACE
+            while True:
+                try:
+                    frame = _read_frame(raw, hard if killed else soft)
+                except TimeoutError:
+                    timed_out = True
+                    if killed or not self._kill_all():
+                        restarted = True
+                        break
+                    killed = True
+                    continue
+                if frame is None:
+                    break
+                stream, data = frame
+                (out if stream == 1 else err).add(data)
+                if out.total > _MAX_STREAMED and not killed:
+                    timed_out = True
+                    note = f"\n[sandbox: killed after {out.total} bytes of output]\n"
+                    if not self._kill_all():
+                        restarted = True
+                        break
+                    killed = True
+        finally:
+            raw.close()
+        errtext = err.bytes().decode("utf-8", errors="replace")
+        if _TIMEOUT_NOTICE.search(errtext):
+            timed_out = True
+            errtext = _TIMEOUT_NOTICE.sub("", errtext)
+        if restarted:
+            note = self._restart()
+            exit_code = 137
+        else:
+            code = self._api.exec_inspect(exec_id).get("ExitCode")
+            exit_code = 137 if code is None or timed_out else code
+            if timed_out and not killed and not reap:
+                self._kill_all()  # setsid'd or background leftovers of the timed-out command
+        text = out.bytes().decode("utf-8", errors="replace") + note
+        return ExecResult(text, exit_code, timed_out, time.monotonic() - start), errtext
+
+    def _kill_all(self) -> bool:
+        """`kill -9 -1` inside (a shell builtin: minimal images have no kill binary). False if wedged."""
+        for _ in range(5):
+            try:
+                exec_id = self._api.exec_create(self._cid, ["sh", "-c", "kill -9 -1"], workdir="/")["Id"]
+                self._api.exec_start(exec_id)
+                return True
+            except docker.errors.APIError:
+                time.sleep(0.5)  # e.g. the pids limit is full for a moment
+        return False
+
+    def _restart(self) -> str:
+        """Last resort for a wedged container: kill every process, start it again; files survive."""
+        self._api.kill(self._cid)
+        self._api.start(self._cid)
+        self.restarts += 1
+        return "\n[sandbox: container restarted after a command could not be stopped; background processes are gone]\n"
+
+
+def _read_frame(raw: socket.socket, deadline: float) -> tuple[int, bytes] | None:
+    """One frame of docker's multiplexed stream (8-byte header: stream id, size), or None at EOF."""
+    header = _read_exactly(raw, 8, deadline)
+    if header is None:
+        return None
+    stream, size = struct.unpack(">BxxxL", header)
+    data = _read_exactly(raw, size, deadline)
+    if data is None:
+        return None
+    return stream, data
+
+
+def _read_exactly(raw: socket.socket, n: int, deadline: float) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        raw.settimeout(left)
+        try:
+            chunk = raw.recv(min(n - len(buf), 1 << 20))
+        except TimeoutError:
+            raise
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def prune(run_id: str | None = None) -> int:
+    """Remove swesrl's containers (all, or one run's); return how many. For crashed or killed runs."""
+    client = docker.from_env()
+    label = f"swesrl.run_id={run_id}" if run_id else _LABEL
+    n = 0
+    for c in client.containers.list(all=True, filters={"label": label}):
+        try:
+            c.remove(force=True)
+            n += 1
+        except docker.errors.NotFound:
+            pass
+    client.close()
+    return n

@@ -1,0 +1,10 @@
+# swesrl environment layer: a venv with the repository's pinned dependencies, installed offline from
+# wheels the host built into this context (the build runs with --network none).
+FROM {base}
+LABEL swesrl.kind="env" swesrl.key="{key}"
+ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+COPY wheels /tmp/swesrl-wheels
+RUN python3 -m venv /opt/venv \
+ && if [ -d /usr/share/python-wheels ]; then /opt/venv/bin/python -m pip install --quiet --find-links /usr/share/python-wheels wheel; fi \
+ {install}&& rm -rf /tmp/swesrl-wheels /root/.cache/pip
+{setup}
