@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..schema import TrajectoryError
-from .common import OnError, Where, kind
+from .common import OnError, Where
 
 _HEAD = 8192
 
@@ -45,7 +45,7 @@ def iter_records(path: Path, report: OnError, is_run: Callable[[list[Any]], bool
             report(where.error(None, "empty file"))
             return
         if b"\x00" in head or start not in b"{[":
-            report(where.error(None, "not a JSON or JSONL file (binary or other text)"))
+            report(where.error(None, "not a JSON or JSONL file: it must start with { or [ (binary or other text?)"))
             return
         f.seek(0)
         first = f.readline()
@@ -66,17 +66,14 @@ def iter_records(path: Path, report: OnError, is_run: Callable[[list[Any]], bool
         yield from _jsonl(io.BytesIO(data), 1, where, report)
         return
     del data
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # the first byte was { or [, so a parsed value is a dict or a list
         yield None, value
-    elif isinstance(value, list):
-        if not value:
-            report(where.error(None, "empty list: no runs"))
-        elif is_run(value):
-            yield None, value
-        else:
-            yield from enumerate(value)
+    elif not value:
+        report(where.error(None, "empty list: no runs"))
+    elif is_run(value):
+        yield None, value
     else:
-        report(where.error(None, f"expected a JSON object or list at the top level, got {kind(value)}"))
+        yield from enumerate(value)
 
 
 def _has_object_line(data: bytes) -> bool:
