@@ -18,7 +18,7 @@ from pathlib import Path
 
 from swesrl.trajectories.schema import Trajectory
 
-from .loop import AgentResult, save_trajectory
+from .loop import AgentResult, pending_path, save_trajectory
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,14 @@ def trajectory_path(out_dir: Path, instance_id: str) -> Path:
 
 
 def load_run(path: Path) -> Trajectory | None:
-    """The saved run at ``path``, or None when there is none or it is unreadable (then it is redone)."""
-    try:
-        return Trajectory.from_dict(json.loads(path.read_text(encoding="utf-8").splitlines()[0]))
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
+    """The saved run at ``path`` (or its pending save, when a crash came between unlink and rename),
+    or None when there is none or it is unreadable (then it is redone)."""
+    for candidate in (path, pending_path(path)):
+        try:
+            return Trajectory.from_dict(json.loads(candidate.read_text(encoding="utf-8").splitlines()[0]))
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    return None
 
 
 def is_finished(path: Path) -> bool:

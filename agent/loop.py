@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from swesrl.sandbox.base import Sandbox
@@ -64,16 +64,47 @@ def format_feedback(error: FormatError) -> str:
     return f"Your answer was not in the required format: {error}\nAnswer with <think> your reasoning </think> followed by exactly one <function=...> call."
 
 
-def save_trajectory(trajectory: Trajectory, path: Path) -> None:
-    """One JSONL record, replaced atomically: a reader never sees a half-written run."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(trajectory.to_dict(with_raw=True), ensure_ascii=False) + "\n", encoding="utf-8")
+def pending_path(path: Path) -> Path:
+    """Where a save is written before it takes the run's name (hidden: readers skip dot files)."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """A reader never sees a half-written run. The old file is unlinked before the rename because
+    renaming over it makes ext4 flush the new data first (milliseconds per step on long runs); a
+    crash between the two leaves the complete run at ``pending_path``, where ``batch.load_run`` looks."""
+    tmp = pending_path(path)
+    tmp.write_text(text, encoding="utf-8")
+    path.unlink(missing_ok=True)
     os.replace(tmp, path)
+
+
+def save_trajectory(trajectory: Trajectory, path: Path) -> None:
+    """The run as one swesrl-format JSONL record."""
+    _write_atomic(path, json.dumps(trajectory.to_dict(with_raw=True), ensure_ascii=False) + "\n")
+
+
+class RunWriter:
+    """Saves the run after every step without re-encoding old steps (the loop only appends steps):
+    each step is encoded once, so a long run's per-step cost stays nearly flat. The file is still
+    one whole swesrl record, rewritten atomically."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.steps: list[str] = []
+
+    def save(self, trajectory: Trajectory) -> None:
+        for step in trajectory.steps[len(self.steps) :]:
+            self.steps.append(json.dumps(step.to_dict(with_raw=True), ensure_ascii=False))
+        head = replace(trajectory, steps=[]).to_dict(with_raw=True)
+        del head["steps"]
+        _write_atomic(self.path, json.dumps(head, ensure_ascii=False)[:-1] + ', "steps": [' + ", ".join(self.steps) + "]}\n")
 
 
 class Agent:
     def __init__(self, policy: Policy, sandbox: Sandbox, trajectory: Trajectory, config: AgentConfig, out: Path | None):
-        self.policy, self.sandbox, self.trajectory, self.config, self.out = policy, sandbox, trajectory, config, out
+        self.policy, self.sandbox, self.trajectory, self.config = policy, sandbox, trajectory, config
+        self.writer = RunWriter(out) if out is not None else None
         self.history: list[Turn] = []
         self.editor = Editor(config.workdir)
         self.usage = Usage()
@@ -156,8 +187,8 @@ class Agent:
         self.save()
 
     def save(self) -> None:
-        if self.out is not None:
-            save_trajectory(self.trajectory, self.out)
+        if self.writer is not None:
+            self.writer.save(self.trajectory)
 
 
 def run_agent(
