@@ -4,6 +4,8 @@ The corpus is built by resampling real steps (thought, action, observation) and 
 shared sample trajectories, written as swesrl-format JSONL. Each measurement runs in its own
 subprocess, and its peak RSS is the child's own (os.wait4's rusage). The baseline, measured in the
 same run on the same file, is the least any splitter must do: read the lines and json-parse them.
+Peak RSS is the child's own high-water mark (VmHWM): getrusage's ru_maxrss of a child started by
+vfork+exec is floored at the parent's peak, which would hide a lean child behind its parent.
 
     python bench/split.py                # 1k and 5k runs
     python bench/split.py --runs 1000    # one size only
@@ -79,8 +81,19 @@ def child_split(corpus: str, out: str) -> dict:
     return {"examples": n, "steps": n + stats.steps_without_action, "out_mb": round(os.path.getsize(out) / 1e6, 1)}
 
 
+def peak_rss_mb() -> float:
+    """This process's own RSS high-water mark (Linux VmHWM; ru_maxrss elsewhere)."""
+    try:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("VmHWM:"))
+        return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, StopIteration):
+        import resource
+
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def measure(kind: str, *args: str) -> dict:
-    """Run one child; wall time from the parent, peak RSS from the child's own rusage."""
+    """Run one child; wall time from the parent, CPU time from its rusage, peak RSS its own."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, __file__, "--child", kind, *args], stdout=subprocess.PIPE, text=True)
     stdout = proc.stdout.read()
@@ -89,7 +102,7 @@ def measure(kind: str, *args: str) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{kind} child failed ({status})")
     r = json.loads(stdout.strip().splitlines()[-1])
-    r.update(wall_s=round(wall, 2), peak_rss_mb=round(usage.ru_maxrss / 1024, 1), cpu_s=round(usage.ru_utime + usage.ru_stime, 2))
+    r.update(wall_s=round(wall, 2), cpu_s=round(usage.ru_utime + usage.ru_stime, 2))
     r["steps_per_s"] = round(r["steps"] / wall)
     return r
 
@@ -101,7 +114,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.child:
         fn = {"baseline": child_baseline, "read": child_read, "split": child_split}[a.child[0]]
-        print(json.dumps(fn(*a.child[1:])))
+        print(json.dumps(fn(*a.child[1:]) | {"peak_rss_mb": peak_rss_mb()}))
         return
 
     print(f"# {platform.platform()}, python {platform.python_version()}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")

@@ -239,7 +239,8 @@ def _write_parquet(examples: Iterable[StepExample], path: Path) -> int:
         batch: list[StepExample] = []
 
         def flush() -> None:
-            columns = {name: [getattr(ex, name) for ex in batch] for name in names}
+            columns = {name: pa.array([getattr(ex, name) for ex in batch], schema.field(name).type) for name in names if name != "messages"}
+            columns["messages"] = _messages_array(batch)
             writer.write_table(pa.table(columns, schema=schema))
             batch.clear()
 
@@ -251,6 +252,20 @@ def _write_parquet(examples: Iterable[StepExample], path: Path) -> int:
         if batch or n == 0:
             flush()
     return n
+
+
+def _messages_array(batch: list[StepExample]):
+    """list<struct<role, content>> built from flat columns: several times faster than from dicts."""
+    import pyarrow as pa
+
+    offsets, roles, contents = [0], [], []
+    for ex in batch:
+        for m in ex.messages:
+            roles.append(m["role"])
+            contents.append(m["content"])
+        offsets.append(len(roles))
+    structs = pa.StructArray.from_arrays([pa.array(roles, pa.string()), pa.array(contents, pa.string())], names=["role", "content"])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
 
 
 def read_examples(path: str | Path) -> Iterator[StepExample]:
