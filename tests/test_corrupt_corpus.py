@@ -35,6 +35,7 @@ def corpus(traj_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty_file.jsonl").write_bytes(b"")
     (root / "number.json").write_text("42")
     (root / "garbage.bin").write_bytes(random.Random(0).randbytes(4096))
+    (root / ".DS_Store").write_bytes(b"\x00\x01hidden files are skipped")
     lines = [rows[0], "{this is not json", rows[1], b'{"messages": "caf\xe9"}'.decode("latin-1"), rows[2]]
     (root / "one_bad_line.jsonl").write_bytes(
         b"\n".join(line.encode("latin-1") if "caf" in line else line.encode() for line in lines) + b"\n"

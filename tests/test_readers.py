@@ -244,7 +244,7 @@ def test_explicit_format_skips_sniffing(traj_data: Path):
     with pytest.raises(TrajectoryError, match="trajectory"):
         list(read_trajectories(path, format="swe-agent"))
     with pytest.raises(ValueError, match="unknown format"):
-        list(read_trajectories(path, format="no-such-format"))
+        read_trajectories(path, format="no-such-format")  # checked at the call, before any reading
 
 
 def test_ids_name_instance_file_and_record(traj_data: Path):

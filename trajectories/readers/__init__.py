@@ -75,13 +75,21 @@ def sniff_format(path: str | Path) -> str:
 def read_trajectories(
     path: str | Path, on_error: OnError | None = None, format: str | None = None
 ) -> Iterator[Trajectory]:
-    """Yield the trajectories in a file or directory; see the module docstring for errors."""
+    """The trajectories in a file or directory, lazily; see the module docstring for errors.
+
+    Hidden files and folders (names starting with a dot) in a directory are skipped.
+    """
     if format is not None and format not in READERS:
         raise ValueError(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
-    report = on_error or _raise
-    path = Path(path)
+    return _read_path(Path(path), on_error or _raise, format)
+
+
+def _read_path(path: Path, report: OnError, format: str | None) -> Iterator[Trajectory]:
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = sorted(
+            p for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
     elif path.exists():
         files = [path]
     else:

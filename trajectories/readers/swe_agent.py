@@ -15,7 +15,7 @@ from typing import Any
 from ..actions import ActionError, from_openai
 from ..schema import Step, Trajectory
 from .commands import Parsed, parse_command
-from .common import Where, issue_text, nonempty, reader_for, repo_of, trajectory_id
+from .common import Where, issue_text, kind, nonempty, reader_for, repo_of, trajectory_id
 
 NAME = "swe-agent"
 STEPS_FIELD = "trajectory"
@@ -43,7 +43,9 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     for i, raw in enumerate(raw_steps):
         field = f"trajectory[{i}]"
         raw = where.obj(raw, field)
-        action_text = where.get(raw, "action", str, f"{field}.action", required=False) or ""
+        if not isinstance(raw.get("action"), str):
+            raise where.error(f"{field}.action", f"expected a string, got {kind(raw.get('action'))}")
+        action_text = raw["action"]
         message = None
         for k in range(next_call, min(next_call + _LOOKAHEAD, len(calls))):
             if calls[k].get("action") == action_text:
