@@ -130,7 +130,7 @@ def main() -> None:
             out = measure("split", str(corpus), str(Path(tmp) / f"steps-{runs}.parquet"))
             for name, r in (("read + json.loads (baseline)", base), ("read_trajectories", read), ("split -> parquet", out)):
                 print(f"{name:30s} {r['wall_s']:7.2f} s  {r['steps_per_s']:>8d} steps/s  peak RSS {r['peak_rss_mb']:7.1f} MB  cpu {r['cpu_s']:.1f} s")
-            print(f"split: {out['examples']} examples, parquet {out['out_mb']} MB; ratio split/baseline wall {out['wall_s'] / base['wall_s']:.1f}x")
+            print(f"split: {out['examples']} examples, parquet {out['out_mb']} MB; ratio split/baseline wall {out['wall_s'] / base['wall_s']:.1f}x, cpu {out['cpu_s'] / base['cpu_s']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -4,12 +4,12 @@ import json
 import shutil
 
 import pytest
-from swesrl.trajectories import render_xml
-from swesrl.trajectories.readers import read_trajectories
-from swesrl.trajectories.split import read_examples
 from typer.testing import CliRunner
 
 from swesrl.cli import app
+from swesrl.trajectories import render_xml
+from swesrl.trajectories.readers import read_trajectories
+from swesrl.trajectories.split import read_examples
 
 runner = CliRunner()
 # A small, varied subset of the real data: four source formats, a few MB in all.
@@ -143,3 +143,12 @@ def test_convert_round_trips(tmp_path, files, runs):
     back = list(read_trajectories(out))
     assert [t.id for t in back] == list(runs)
     assert [t.to_dict() for t in back] == [t.to_dict() for t in runs.values()]
+    assert invoke("convert", *files, "-o", str(out)).exit_code == 0  # a re-run replaces, never appends
+    assert len(list(read_trajectories(out))) == len(runs)
+
+
+def test_bad_options_are_refused(tmp_path, files):
+    r = invoke("split", files[0], "-o", str(tmp_path / "x.jsonl"), "--context-steps", "some")
+    assert r.exit_code == 2 and "number or 'all'" in r.output
+    r = invoke("split", files[0], "-o", str(tmp_path / "x.csv"))
+    assert r.exit_code == 2 and ".jsonl or .parquet" in r.output

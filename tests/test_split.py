@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+
 from swesrl.trajectories import Bash, Step, StrReplace, Submit, Trajectory, View, render_xml
 from swesrl.trajectories.context import template
 from swesrl.trajectories.split import (

@@ -249,13 +249,19 @@ def convert(
     """
     from swesrl.trajectories.readers.swesrl_format import write_trajectories
 
+    if output.suffix.lower() != ".jsonl":
+        raise typer.BadParameter(f"{output}: must end in .jsonl", param_hint="--output")
     log = ErrorLog(errors_file or output.with_name(output.name + ".errors.jsonl"))
+    part = output.with_name(output.name + ".part")  # renamed at the end: a cut-off run never looks complete
+    part.unlink(missing_ok=True)
     try:
         with _progress() as progress:
-            written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: ""), output)
+            written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: ""), part)
+        part.replace(output)
     except TrajectoryError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
     finally:
         log.close()
+        part.unlink(missing_ok=True)
     out.print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""), soft_wrap=True)
