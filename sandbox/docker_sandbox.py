@@ -333,14 +333,17 @@ class DockerSandbox:
         if _TIMEOUT_NOTICE.search(errtext):
             timed_out = True
             errtext = _TIMEOUT_NOTICE.sub("", errtext)
-        if restarted:
-            note = self._restart()
-            exit_code = 137
-        else:
-            code = self._api.exec_inspect(exec_id).get("ExitCode")
-            exit_code = 137 if code is None or timed_out else code
-            if timed_out and not killed and not reap:
-                self._kill_all()  # setsid'd or background leftovers of the timed-out command
+        try:
+            if restarted:
+                note = self._restart()
+                exit_code = 137
+            else:
+                code = self._api.exec_inspect(exec_id).get("ExitCode")
+                exit_code = 137 if code is None or timed_out else code
+                if timed_out and not killed and not reap:
+                    self._kill_all()  # setsid'd or background leftovers of the timed-out command
+        except (docker.errors.NotFound, RuntimeError):  # removed (or closed) from another thread
+            exit_code, note = 137, note + "\n[sandbox: the container was removed while the command ran]\n"
         text = out.bytes().decode("utf-8", errors="replace") + note
         return ExecResult(text, exit_code, timed_out, time.monotonic() - start), errtext
 

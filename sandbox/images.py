@@ -8,6 +8,8 @@ pip configuration knows the local indexes) and installed from the build context 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -19,7 +21,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -131,6 +133,20 @@ def image_exists(name: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _build_lock(tag: str) -> Iterator[None]:
+    """One build per tag across processes (parallel evaluations and test runs ask for the same
+    images at once); callers re-check the image under the lock."""
+    d = Path(tempfile.gettempdir()) / "swesrl-image-locks"
+    d.mkdir(exist_ok=True)
+    with open(d / (re.sub(r"[^a-zA-Z0-9_.-]", "_", tag) + ".lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _say(progress: Progress, msg: str) -> None:
     if progress:
         progress(msg)
@@ -228,6 +244,14 @@ def ensure_base_image(base_image: str | None = None, *, progress: Progress = Non
     tag = base_image_tag()
     if image_exists(tag):
         return tag
+    with _build_lock(tag):
+        if not image_exists(tag):
+            _build_base(tag, progress)
+    return tag
+
+
+def _build_base(tag: str, progress: Progress) -> None:
+    client = _client()
     if not shutil.which("mmdebstrap"):
         _say(progress, "installing mmdebstrap (apt-get)")
         _host(["apt-get", "install", "-y", "-qq", "mmdebstrap"], "installing mmdebstrap", env={"DEBIAN_FRONTEND": "noninteractive"})
@@ -256,7 +280,6 @@ def ensure_base_image(base_image: str | None = None, *, progress: Progress = Non
         )
     if not image_exists(tag):
         raise ImageBuildError(f"docker import did not produce {tag}")
-    return tag
 
 
 def _host(cmd: list[str], what: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
@@ -276,7 +299,9 @@ def ensure_environment_image(spec: EnvironmentSpec, *, progress: Progress = None
     if image_exists(tag):
         return tag
     base = ensure_base_image(spec.base_image, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="swesrl-env-") as tmp:
+    with _build_lock(tag), tempfile.TemporaryDirectory(prefix="swesrl-env-") as tmp:
+        if image_exists(tag):
+            return tag
         ctx = Path(tmp)
         wheels = ctx / "wheels"
         wheels.mkdir()
@@ -326,7 +351,9 @@ def ensure_instance_image(
     if image_exists(tag):
         return tag
     env_image = ensure_environment_image(spec.environment, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="swesrl-instance-") as tmp:
+    with _build_lock(tag), tempfile.TemporaryDirectory(prefix="swesrl-instance-") as tmp:
+        if image_exists(tag):
+            return tag
         ctx = Path(tmp)
         _say(progress, f"preparing /testbed from {spec.repo.kind} {spec.repo.location}")
         prepare_repo(spec.repo, ctx / "testbed")
@@ -462,14 +489,15 @@ def list_images() -> list[ImageInfo]:
 
 
 def prune_images(kind: Literal["instance", "all"] = "instance") -> list[str]:
-    """Remove swesrl's instance images (or all its images); return the removed tags. Images a
-    container still uses are kept and reported by docker's error."""
+    """Remove swesrl's instance images (or all its images) and untagged leftovers of failed builds;
+    return the removed names. Images a container still uses are kept and reported."""
     if kind not in ("instance", "all"):
         raise ValueError(f"prune_images: kind must be 'instance' or 'all', got {kind!r}")
     client = _client()
     removed = []
     for info in reversed(list_images()):  # instances before environments before bases
-        if kind == "all" or info.kind == "instance":
+        dangling = not info.tag.startswith("swesrl/")  # left by failed or raced builds
+        if kind == "all" or info.kind == "instance" or dangling:
             try:
                 client.images.remove(info.tag)
                 removed.append(info.tag)

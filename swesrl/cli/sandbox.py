@@ -1,7 +1,143 @@
-"""`swesrl sandbox ...`."""
+"""`swesrl sandbox ...`: the images tasks run in, a shell inside one, and cleaning up after crashed runs."""
 
 from __future__ import annotations
 
-import typer
+import shutil
+import subprocess
+import time
+from enum import Enum
+from pathlib import Path
 
-app = typer.Typer(help="(in progress)", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Docker sandbox: build and list images, open a shell in one, remove leftovers.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+class ImageKind(str, Enum):
+    instance = "instance"
+    all = "all"
+
+
+def _progress(msg: str) -> None:
+    err.print(f"[dim]{msg}[/]", highlight=False, markup=False) if "[" in msg else err.print(f"[dim]{msg}[/]")
+
+
+@app.command()
+def prune(
+    run_id: str | None = typer.Option(None, "--run-id", help="Only this run's containers (default: every swesrl container)."),
+    images: ImageKind | None = typer.Option(None, "--images", help="Also remove images: 'instance' (rebuilt on demand in seconds) or 'all'."),
+) -> None:
+    """Remove containers left by crashed or killed runs (label swesrl=1), and optionally swesrl's images.
+
+    Example: swesrl sandbox prune --run-id my-run --images instance
+    """
+    from swesrl.sandbox.docker_sandbox import prune as prune_containers
+    from swesrl.sandbox.images import prune_images
+
+    n = prune_containers(run_id)
+    out.print(f"removed {n} container(s)" + (f" of run {run_id}" if run_id else ""))
+    if images is not None:
+        removed = prune_images(images.value)
+        out.print(f"removed {len(removed)} image(s)")
+
+
+@app.command()
+def images() -> None:
+    """List the images swesrl built (base, environment, instance) with their sizes.
+
+    Sizes are each image's full size: layers shared with its environment and base count once on disk.
+
+    Example: swesrl sandbox images
+    """
+    from swesrl.sandbox.images import list_images
+
+    infos = list_images()
+    table = Table("image", "kind", "size", "created")
+    for i in infos:
+        table.add_row(i.tag, i.kind, f"{i.size_bytes / 1e6:.0f} MB", i.created[:19].replace("T", " "))
+    out.print(table)
+    if not infos:
+        out.print("no swesrl images yet: `swesrl sandbox base` builds the base image")
+
+
+@app.command()
+def base(
+    base_image: str | None = typer.Option(None, "--base-image", help="Use this image instead of building swesrl's Debian base (it must have bash, git, patch, python3-venv)."),
+) -> None:
+    """Build the base image (Debian + Python + git, ~30 s once, offline after) or check it is there.
+
+    Example: swesrl sandbox base
+    """
+    from swesrl.sandbox.images import ensure_base_image
+
+    t = time.monotonic()
+    tag = ensure_base_image(base_image, progress=_progress)
+    out.print(f"{tag} ready ({time.monotonic() - t:.1f} s)")
+
+
+@app.command()
+def shell(
+    target: str = typer.Argument(..., help="An image name, or an instance id with --tasks."),
+    tasks: Path | None = typer.Option(None, "--tasks", exists=True, help="Tasks file: TARGET is an instance id whose image is built if needed."),
+    repos_dir: Path | None = typer.Option(None, "--repos-dir", help="Where task repositories live (tarballs or git mirrors), for --tasks."),
+    workdir: str = typer.Option("/testbed", "--workdir", help="Folder the shell starts in."),
+) -> None:
+    """Open an interactive bash in a throwaway, offline container of an image or a task's image.
+
+    Example: swesrl sandbox shell my__repo-1 --tasks examples/tasks.jsonl
+    """
+    image = target
+    if tasks is not None:
+        from swesrl.eval.environment import ensure_task_image
+        from swesrl.eval.tasks import load_tasks
+
+        found = [t for t in load_tasks(tasks) if t.instance_id == target]
+        if not found:
+            raise typer.BadParameter(f"no task {target!r} in {tasks}", param_hint="TARGET")
+        image = ensure_task_image(found[0], repos_dir=repos_dir, progress=_progress)
+    if not shutil.which("docker"):
+        err.print("[red]the docker CLI is not installed: run scripts/setup-docker.sh[/]")
+        raise typer.Exit(1)
+    cmd = ["docker", "run", "-it", "--rm", "--network", "none", "--label", "swesrl=1", "--label", "swesrl.run_id=shell",
+           "--pids-limit", "512", "--memory", "2g", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+           "-w", workdir, image, "bash"]  # fmt: skip
+    raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command()
+def build(
+    tasks: Path = typer.Argument(..., exists=True, help="Tasks file (JSON/JSONL/parquet) whose images to build."),
+    repos_dir: Path | None = typer.Option(None, "--repos-dir", help="Where task repositories live (tarballs or git mirrors)."),
+    base_image: str | None = typer.Option(None, "--base-image", help="Base image instead of swesrl's own Debian base."),
+    image_template: str | None = typer.Option(None, "--image-template", help="Prebuilt image name, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest', used when present locally."),
+) -> None:
+    """Build every task's instance image ahead of a run; a task that fails is reported and the rest go on.
+
+    Example: swesrl sandbox build examples/tasks.jsonl
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from swesrl.eval.environment import ensure_task_image
+    from swesrl.eval.tasks import load_tasks
+
+    todo = list(load_tasks(tasks))
+    failed: list[tuple[str, str]] = []
+    cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    with Progress(*cols, console=err) as bar:
+        job = bar.add_task("building images", total=len(todo))
+        for task in todo:
+            bar.update(job, description=task.instance_id)
+            try:
+                image = ensure_task_image(task, repos_dir=repos_dir, image_template=image_template, base_image=base_image)
+                bar.console.print(f"{task.instance_id}: {image}")
+            except Exception as e:  # one bad task never stops the batch
+                failed.append((task.instance_id, f"{type(e).__name__}: {e}"))
+                bar.console.print(f"[red]{task.instance_id}: {type(e).__name__}: {str(e)[-500:]}[/]", markup=True, highlight=False)
+            bar.advance(job)
+    out.print(f"{len(todo) - len(failed)}/{len(todo)} images ready")
+    if failed:
+        raise typer.Exit(1)
