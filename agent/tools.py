@@ -94,9 +94,15 @@ def _require_file(sandbox: Sandbox, path: str, timeout: float) -> str:
     return sandbox.read_file(path)
 
 
-def numbered(text: str, first_line: int = 1) -> str:
+def file_lines(text: str) -> list[str]:
+    """Lines as `cat -n` counts them: a final newline ends the last line, it does not start another."""
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
+
+
+def numbered(lines: list[str], first_line: int = 1) -> str:
     """``cat -n`` style: right-aligned line numbers, a tab, the line."""
-    return "\n".join(f"{i:6}\t{line}" for i, line in enumerate(text.split("\n"), start=first_line))
+    return "\n".join(f"{i:6}\t{line}" for i, line in enumerate(lines, start=first_line))
 
 
 def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeout: float) -> str:
@@ -109,10 +115,7 @@ def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeou
         q = shlex.quote(path)
         listing = sandbox.exec(f"find {q} -maxdepth 2 -not -path '*/.*' | sort", timeout=timeout).output
         return f"Here's the files and directories up to 2 levels deep in {path}, excluding hidden items:\n{listing}"
-    text = sandbox.read_file(path)
-    lines = text.split("\n")
-    if text.endswith("\n"):  # as `cat -n`: the final newline ends the last line, it does not start another
-        lines.pop()
+    lines = file_lines(sandbox.read_file(path))
     first, last = 1, len(lines)
     if view_range is not None:
         first, last = view_range
@@ -122,15 +125,15 @@ def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeou
             last = len(lines)
         elif not first <= last <= len(lines):
             raise ToolError(f"view_range end {last} must be -1 or within [{first}, {len(lines)}]")
-    body = numbered("\n".join(lines[first - 1 : last]), first)
+    body = numbered(lines[first - 1 : last], first)
     return f"Here's the result of running `cat -n` on {path}:\n{body}"
 
 
 def _snippet(path: str, text: str, center_first: int, center_last: int) -> str:
-    lines = text.split("\n")
+    lines = file_lines(text)
     start = max(1, center_first - SNIPPET_LINES)
     end = min(len(lines), center_last + SNIPPET_LINES)
-    body = numbered("\n".join(lines[start - 1 : end]), start)
+    body = numbered(lines[start - 1 : end], start)
     return (
         f"The file {path} has been edited. Here's the result of running `cat -n` on a snippet of {path}:\n"
         f"{body}\nReview the changes and make sure they are as expected. Edit the file again if necessary."
@@ -175,8 +178,9 @@ def str_replace(sandbox: Sandbox, editor: Editor, path: str, old_str: str, new_s
 def insert(sandbox: Sandbox, editor: Editor, path: str, insert_line: int, new_str: str, timeout: float) -> str:
     text = _require_file(sandbox, path, timeout)
     lines = text.split("\n")
-    if not 0 <= insert_line <= len(lines):
-        raise ToolError(f"insert_line {insert_line} is outside the file's lines [0, {len(lines)}]")
+    n = len(file_lines(text))
+    if not 0 <= insert_line <= n:
+        raise ToolError(f"insert_line {insert_line} is outside the file's lines [0, {n}]")
     new_lines = new_str.split("\n")
     new_text = "\n".join(lines[:insert_line] + new_lines + lines[insert_line:])
     _write(sandbox, editor, path, text, new_text)
@@ -192,4 +196,4 @@ def undo_edit(sandbox: Sandbox, editor: Editor, path: str, timeout: float) -> st
         sandbox.exec(f"rm -f {shlex.quote(path)}", timeout=timeout)
         return f"Last edit to {path} undone: the file it created was removed."
     sandbox.write_file(path, previous)
-    return f"Last edit to {path} undone successfully. Here's the result of running `cat -n` on {path}:\n{numbered(previous)}"
+    return f"Last edit to {path} undone successfully. Here's the result of running `cat -n` on {path}:\n{numbered(file_lines(previous))}"

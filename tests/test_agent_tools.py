@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.tools import Editor, execute
 from swesrl.trajectories import Bash, Create, Insert, StrReplace, ToolCall, UndoEdit, View
@@ -76,3 +77,9 @@ def test_bash_reports_exit_codes_timeouts_and_silence(sb):
 
 def test_unknown_tool_is_an_error_observation(sb):
     assert run(sb, ToolCall.make("browser", {"url": "x"})).startswith("ERROR: unknown tool 'browser'")
+
+
+def test_insert_at_the_end_keeps_the_final_newline(sb):
+    out = run(sb, Insert("pkg/mod.py", 9, "x = 2"))
+    assert sb.read_file("pkg/mod.py") == TEXT + "x = 2\n"
+    assert out.splitlines()[-2] == "    10\tx = 2"  # the snippet has no phantom empty line
