@@ -1,7 +1,94 @@
-"""`swesrl train ...`."""
+"""`swesrl train ...`: SRL, the SFT baseline and RLVR from recipes."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="(in progress)", no_args_is_help=True)
+app = typer.Typer(help="Train: SRL (GRPO + step reward + dynamic sampling), SFT baseline, RLVR.", no_args_is_help=True)
+
+RECIPE = typer.Option(..., "--recipe", "-r", help="Recipe name (see `swesrl train recipes`) or YAML path.")
+DATA = typer.Option(None, "--data", help="Training data: step examples (JSONL/Parquet); SFT also takes trajectory JSONL.")
+VAL = typer.Option(None, "--val-data", help="Held-out step examples, validated at every checkpoint.")
+MODEL = typer.Option(None, "--model", help="Model name or local path (overrides the recipe).")
+OUT = typer.Option(..., "--output-dir", "-o", help="Run directory: checkpoints, metrics.jsonl, config.yaml.")
+SET = typer.Option([], "--set", help="Override a config field, typed by the config: key=value (repeatable).")
+RESUME = typer.Option(None, "--resume", help="'auto' (newest complete checkpoint in the run directory) or a checkpoint path.")
+
+
+def _run(method: str, recipe: str, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path, overrides: list[str], resume: str | None) -> None:
+    from swesrl.training.recipes import RecipeError, build_config
+    from swesrl.training.run import train
+
+    try:
+        config = build_config(
+            recipe, overrides, method=method, model=model, output_dir=str(output_dir),
+            data=str(data) if data else None, val_data=str(val_data) if val_data else None,
+        )
+    except RecipeError as e:
+        raise typer.BadParameter(str(e)) from None
+    result = train(config, resume=resume)
+    typer.echo(f"done: {result.global_step} steps in {result.output_dir}" + (f", best checkpoint {result.best_checkpoint}" if result.best_checkpoint else ""))
+
+
+@app.command()
+def srl(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
+        set_: list[str] = SET, resume: str = RESUME) -> None:
+    """SRL: GRPO on step examples, reward = similarity of the model's action to the expert's, dynamic sampling.
+
+    Example: swesrl train srl --recipe tiny-cpu --data steps.jsonl --model runs/sft --output-dir runs/srl --set max_steps=20
+    """
+    _run("srl", recipe, data, val_data, model, output_dir, set_, resume)
+
+
+@app.command()
+def sft(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
+        set_: list[str] = SET, resume: str = RESUME) -> None:
+    """SFT baseline: next-token loss on the expert's answers (step examples) or whole trajectories.
+
+    Example: swesrl train sft --recipe tiny-cpu-sft --data steps.jsonl --model runs/tiny --output-dir runs/sft
+    """
+    _run("sft", recipe, data, val_data, model, output_dir, set_, resume)
+
+
+@app.command()
+def rlvr(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
+         set_: list[str] = SET, resume: str = RESUME) -> None:
+    """RLVR after SRL: GRPO from the SRL checkpoint, reward = the task's tests pass with the model's patch.
+
+    Example: swesrl train rlvr --recipe qwen2.5-coder-7b-rlvr-1gpu --data rlvr_prompts.jsonl --model runs/srl --output-dir runs/rlvr
+    """
+    _run("rlvr", recipe, data, val_data, model, output_dir, set_, resume)
+
+
+@app.command()
+def recipes() -> None:
+    """List the bundled recipes.
+
+    Example: swesrl train recipes
+    """
+    from swesrl.training.recipes import load_recipe, recipe_names
+
+    for name in recipe_names():
+        r = load_recipe(name)
+        typer.echo(f"{name} [{r.get('method')}]: {' '.join(str(r.get('description', '')).split())}")
+
+
+@app.command()
+def plot(run_dir: Path = typer.Argument(..., help="A run directory with metrics.jsonl."),
+         key: str = typer.Option("reward_mean", help="Metric to plot.")) -> None:
+    """Plot a metric of a run (PNG beside metrics.jsonl) and print its values.
+
+    Example: swesrl train plot runs/srl --key reward_mean
+    """
+    from swesrl.training.metrics import plot_metrics, read_metrics
+
+    try:
+        png = plot_metrics(run_dir, key=key)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    for m in read_metrics(run_dir):
+        if key in m:
+            typer.echo(f"step {m['step']:>5}  {key} {m[key]:.4f}")
+    typer.echo(f"wrote {png}")

@@ -1,0 +1,96 @@
+"""One config dataclass per method, TRL style: TRL's own config plus our fields, each with help text.
+
+Subclassing TRL's configs (not wrapping them) means every TRL/Trainer knob (batch sizes, lr schedule,
+save_steps, use_vllm, ...) is a recipe key and a ``--set key=value`` override with no glue code.
+``bf16`` left unset means bf16 on a GPU and fp32 on CPU (TRL's own default would ask CPUs for bf16).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig
+from trl import SFTConfig as TRLSFTConfig
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@dataclass
+class _RunFields:
+    """What every swesrl run needs beyond TRL's arguments: model, data, LoRA, validation."""
+
+    model: str = field(default="", metadata={"help": "Model name or local path, loaded with from_pretrained."})
+    data: str = field(default="", metadata={"help": "Training data: step examples (JSONL/Parquet from `swesrl traj split`)."})
+    val_data: str | None = field(
+        default=None, metadata={"help": "Held-out step examples; validated (greedy) at every checkpoint to pick the best."}
+    )
+    val_max_examples: int = field(default=64, metadata={"help": "Validate on at most this many held-out examples."})
+    val_max_new_tokens: int = field(default=512, metadata={"help": "Greedy generation length for validation answers."})
+    max_prompt_tokens: int | None = field(
+        default=None,
+        metadata={"help": "Drop (and count) examples whose chat-formatted prompt is longer than this many tokens."},
+    )
+    use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: list(LORA_TARGETS), metadata={"help": "Module names that get LoRA adapters."}
+    )
+
+    def _resolve_precision(self) -> None:
+        import torch
+
+        if getattr(self, "bf16", None) is None:
+            self.bf16 = torch.cuda.is_available()
+        if not torch.cuda.is_available():
+            self.use_cpu = True
+
+
+@dataclass
+class SRLConfig(GRPOConfig, _RunFields):
+    """SRL: GRPO on step examples with the step-similarity reward and dynamic sampling."""
+
+    dynamic_sampling: bool = field(
+        default=True,
+        metadata={"help": "Drop prompts whose G rewards have population std <= dynamic_sampling_epsilon, and "
+                  "sample more prompts until the batch is full (the SRL paper's dynamic sampling)."},
+    )
+    dynamic_sampling_epsilon: float = field(
+        default=1e-4, metadata={"help": "A group is kept only if the population std of its rewards is above this."}
+    )
+    max_refill_rounds: int = field(
+        default=8,
+        metadata={"help": "Extra generation rounds per batch to fill it with informative groups; when reached, "
+                  "the missing slots are padded with masked-out rows (logged as dynamic_sampling/padded_groups)."},
+    )
+    def __post_init__(self):
+        self._resolve_precision()
+        super().__post_init__()
+
+
+@dataclass
+class SFTConfig(TRLSFTConfig, _RunFields):
+    """The SFT baseline: next-token loss on expert answers (step examples) or whole trajectories."""
+
+    sft_target: str = field(
+        default="thought_action",
+        metadata={"help": "Step examples: train on 'thought_action' (expert reasoning + action) or 'action' "
+                  "(an empty <think></think> block + the action)."},
+    )
+
+    def __post_init__(self):
+        if self.sft_target not in ("thought_action", "action"):
+            raise ValueError(f"sft_target must be 'thought_action' or 'action', got {self.sft_target!r}")
+        self._resolve_precision()
+        super().__post_init__()
+
+
+@dataclass
+class RLVRConfig(SRLConfig):
+    """RLVR after SRL: GRPO where the reward is whether the task's tests pass with the policy's patch."""
+
+    tasks: str = field(default="", metadata={"help": "SWE tasks source (see `swesrl eval`) keyed by instance_id."})
+
+
+CONFIGS: dict[str, type] = {"srl": SRLConfig, "sft": SFTConfig, "rlvr": RLVRConfig}

@@ -1,0 +1,145 @@
+"""One training run: config -> model, data, trainer, callbacks -> checkpoints, metrics, best checkpoint.
+
+Real models and the tiny test models load through the same ``from_pretrained(config.model)``. The
+run directory (``output_dir``) holds ``config.yaml`` (the resolved config), ``checkpoint-N/`` (each
+with ``validation.json`` when validation data is given), ``metrics.jsonl``, ``best_checkpoint`` and
+the final model (so a later stage can start from the directory itself, e.g. SFT -> SRL -> RLVR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+from . import data as D
+from .metrics import MetricsCallback, truncate_metrics
+from .recipes import method_of, save_config
+from .validation import BEST_FILE, ValidationCallback
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    global_step: int
+    resumed_from: Path | None
+    best_checkpoint: Path | None
+
+
+def complete_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Checkpoints whose trainer_state.json exists (the Trainer writes it last), oldest first."""
+    found = [p for p in Path(run_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if (p / "trainer_state.json").is_file()]
+    return sorted(found, key=lambda p: int(p.name.rsplit("-", 1)[1]))
+
+
+def resolve_resume(run_dir: str | Path, resume: str | bool | None) -> Path | None:
+    """None/False: fresh run. True/'auto': the newest complete checkpoint, if any. Else a path."""
+    if not resume:
+        return None
+    if resume is True or resume == "auto":
+        ckpts = complete_checkpoints(run_dir)
+        return ckpts[-1] if ckpts else None
+    path = Path(resume)
+    if not (path / "trainer_state.json").is_file():
+        raise FileNotFoundError(f"{path}: not a complete checkpoint (no trainer_state.json)")
+    return path
+
+
+def load_model(config):
+    """Model + tokenizer from ``config.model`` (hub name or local path), dtype from the config."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not config.model:
+        raise ValueError("no model: set `model` in the recipe or pass --model")
+    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = torch.bfloat16 if config.bf16 else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+    return model, tokenizer
+
+
+def peft_config(config):
+    if not config.use_peft:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+        target_modules=list(config.lora_target_modules), task_type="CAUSAL_LM",
+    )
+
+
+def _vllm_available(config) -> None:
+    if getattr(config, "use_vllm", False):
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            print("use_vllm is set but vllm is not installed: generating with transformers instead")
+            config.use_vllm = False
+
+
+def _validation_rows(config) -> list[dict]:
+    if not config.val_data:
+        return []
+    ds = D.load_steps(config.val_data)
+    rows = [{"messages": r["messages"], "target": r["target"]} for r in ds.select(range(min(len(ds), config.val_max_examples)))]
+    return rows
+
+
+def build_trainer(config, reward_funcs=None):
+    """The TRL trainer for ``config``'s method, with our callbacks; nothing is trained yet."""
+    method = method_of(config)
+    _vllm_available(config)
+    model, tokenizer = load_model(config)
+    out = Path(config.output_dir)
+    callbacks = [MetricsCallback(out)]
+    val_rows = _validation_rows(config)
+    if val_rows:
+        callbacks.append(ValidationCallback(val_rows, tokenizer, out, config.val_max_new_tokens))
+    common = dict(model=model, args=config, processing_class=tokenizer, peft_config=peft_config(config), callbacks=callbacks)
+    if method == "sft":
+        from trl import SFTTrainer
+
+        if D.data_kind(config.data) == "trajectories":
+            config.assistant_only_loss = True
+            train = D.sft_trajectory_dataset(config.data)
+        else:
+            train = D.sft_step_dataset(D.load_steps(config.data), config.sft_target)
+            train = D.drop_long_prompts(train, tokenizer, config.max_prompt_tokens)
+        return SFTTrainer(train_dataset=train, **common)
+    from .srl_trainer import SRLTrainer
+
+    if reward_funcs is None:
+        if method == "srl":
+            from .rewards import srl_reward_func
+
+            reward_funcs = [srl_reward_func]
+        else:
+            from .rlvr import rlvr_reward_func
+
+            reward_funcs = [rlvr_reward_func(config)]
+    train = D.drop_long_prompts(D.grpo_dataset(D.load_steps(config.data)), tokenizer, config.max_prompt_tokens)
+    return SRLTrainer(reward_funcs=reward_funcs, train_dataset=train, **common)
+
+
+def train(config, resume: str | bool | None = None, reward_funcs=None) -> RunResult:
+    """Run (or resume) training to the end; see the module docstring for what lands in output_dir."""
+    out = Path(config.output_dir)
+    checkpoint = resolve_resume(out, resume)
+    if resume and checkpoint is None:
+        print(f"{out}: no complete checkpoint to resume from; starting fresh")
+    if checkpoint is not None:
+        truncate_metrics(out, int(checkpoint.name.rsplit("-", 1)[1]))
+    elif (out / "metrics.jsonl").exists():
+        (out / "metrics.jsonl").unlink()  # a fresh run in an old directory: start its record anew
+    trainer = build_trainer(config, reward_funcs)
+    if trainer.is_world_process_zero():
+        save_config(config, out / "config.yaml")
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    trainer.save_model(str(out))
+    best = out / BEST_FILE
+    return RunResult(out, trainer.state.global_step, checkpoint, Path(best.read_text().strip()) if best.is_file() else None)

@@ -1,0 +1,126 @@
+"""SRL = TRL's GRPOTrainer + the step reward + dynamic sampling, done where batches are made.
+
+TRL has no dynamic sampling: a zero-variance group just gets advantage 0 and still fills a batch
+slot (TRL only reports ``frac_reward_zero_std``). Filtering after the fact (in the loss) would leave
+batches short of informative prompts; the SRL paper instead keeps sampling until the batch of B
+prompts is full. So the filter sits in ``_generate_and_score_completions``, the method that turns a
+generation batch of prompts into scored, advantage-weighted rollouts:
+
+1. generate + score the batch the dataloader gave (TRL's own code, unchanged);
+2. keep the groups whose reward std is > epsilon; while fewer than B are kept, draw more prompts
+   from a seeded refill stream and repeat (at most ``max_refill_rounds`` extra rounds);
+3. return exactly B groups. If the cap is hit, the missing slots are filled with dropped groups whose
+   loss mask and advantage are zeroed, so they still never contribute to the loss (counted in
+   ``dynamic_sampling/padded_groups``).
+
+TRL's buffering is untouched: the returned batch is shuffled and split into ``steps_per_generation``
+micro-batches by ``_prepare_inputs`` as usual. Distributed: each process must hold whole groups
+(``per_device_train_batch_size * steps_per_generation`` divisible by ``num_generations``); keep
+decisions use the gathered rewards, and the number of rounds is agreed with a gather so every process
+runs the same collective calls.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from trl import GRPOTrainer
+
+from swesrl.trajectories.answer import FormatError, parse_answer
+
+from .dynamic_sampling import PromptStream, concat_batches, group_keep_mask, group_rows, mask_out, take_rows
+from .rewards import completion_text
+
+
+def _is_malformed(completion) -> bool:
+    try:
+        parse_answer(completion_text(completion))
+    except FormatError:
+        return True
+    return False
+
+
+class SRLTrainer(GRPOTrainer):
+    """GRPOTrainer with dynamic sampling (``args.dynamic_sampling``) and a format-error metric."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last_rewards: torch.Tensor | None = None
+        self._refill: PromptStream | None = None
+        if getattr(self.args, "dynamic_sampling", False):
+            local_rows = self.args.per_device_train_batch_size * self.args.steps_per_generation
+            if local_rows % self.num_generations:
+                raise ValueError(
+                    f"dynamic sampling needs whole groups on each process: per_device_train_batch_size * "
+                    f"steps_per_generation ({local_rows}) must be divisible by num_generations ({self.num_generations})"
+                )
+            self._refill = PromptStream(len(self.train_dataset), seed=self.args.seed + 1)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
+        self._last_rewards = (rewards_per_func * weights).nansum(dim=1)  # gathered: all processes, in order
+        mode = "train" if self.model.training else "eval"
+        errors = torch.tensor([sum(map(_is_malformed, completions)), len(completions)], device=self.accelerator.device)
+        errors = self.accelerator.gather(errors).view(-1, 2).sum(dim=0)
+        self._metrics[mode]["format_error_rate"].append((errors[0] / errors[1]).item())
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        if self._refill is None or not self.model.training:
+            return super()._generate_and_score_completions(inputs)
+        g, eps = self.num_generations, self.args.dynamic_sampling_epsilon
+        need = len(inputs) // g  # groups this process must deliver
+        rank = self.accelerator.process_index
+        kept, dropped, n_kept, kept_total, seen_total = [], [], 0, 0, 0
+        for round_index in range(1 + self.args.max_refill_rounds):
+            if round_index:
+                inputs = self._refill_inputs(need)
+            batch = super()._generate_and_score_completions(inputs)
+            if "pixel_values" in batch:
+                raise NotImplementedError("dynamic sampling supports text-only prompts")
+            keep_all = group_keep_mask(self._last_rewards, g, eps)  # every process's groups
+            keep = keep_all[rank * need : (rank + 1) * need].cpu()
+            kept.append(take_rows(batch, group_rows(keep, g)))
+            dropped.append(take_rows(batch, group_rows(~keep, g)))
+            n_kept += int(keep.sum())
+            kept_total += int(keep_all.sum())
+            seen_total += keep_all.numel()
+            fewest = self.accelerator.gather(torch.tensor([n_kept], device=self.accelerator.device)).min()
+            if fewest >= need:
+                break
+        out = concat_batches(kept, self._tokenizer.pad_token_id)
+        out = take_rows(out, torch.arange(min(n_kept, need) * g)) if out else {}
+        missing = need - min(n_kept, need)
+        if missing:
+            filler = mask_out(take_rows(concat_batches(dropped, self._tokenizer.pad_token_id), torch.arange(missing * g)))
+            out = concat_batches([out, filler], self._tokenizer.pad_token_id)
+        loss_mask = out["completion_mask"] * out["tool_mask"] if "tool_mask" in out else out["completion_mask"]
+        out["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
+        padded = self.accelerator.gather(torch.tensor([missing], device=self.accelerator.device)).sum().item()
+        metrics = self._metrics["train"]
+        metrics["dynamic_sampling/groups_kept_frac"].append(kept_total / seen_total)
+        metrics["dynamic_sampling/rounds"].append(round_index + 1)
+        metrics["dynamic_sampling/padded_groups"].append(padded)
+        return out
+
+    def _refill_inputs(self, groups: int) -> list[dict]:
+        """The next ``groups`` prompts of this process from the refill stream, each repeated G times."""
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        indices = self._refill.take(groups * world)[rank * groups : (rank + 1) * groups]
+        return [self.train_dataset[i] for i in indices for _ in range(self.num_generations)]
+
+    def _save_checkpoint(self, model, trial):
+        # Written before the Trainer's files, whose trainer_state.json (written last) marks a complete checkpoint.
+        if self._refill is not None and self.args.should_save:
+            folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            os.makedirs(folder, exist_ok=True)
+            self._refill.save(folder)
+        super()._save_checkpoint(model, trial)
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if self._refill is not None and checkpoint is not None:
+            self._refill.load(checkpoint)
