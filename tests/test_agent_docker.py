@@ -1,0 +1,151 @@
+"""The agent end to end in Docker: a local repo, the bundled tasks replayed and graded, a tiny model
+graded honestly, and oracle mode answered by an OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from unidiff import PatchSet
+
+from swesrl.cli import app
+from swesrl.trajectories import Bash, StrReplace, Submit, Trajectory
+from swesrl.trajectories.readers import read_trajectories
+from swesrl.trajectories.schema import Step
+
+pytestmark = pytest.mark.docker
+
+REPO = Path(__file__).resolve().parents[1]
+TASKS = REPO / "examples" / "tasks" / "tasks.jsonl"
+EXPERT_RUNS = REPO / "examples" / "trajectories"
+runner = CliRunner()
+
+
+def leftover_containers(run_id: str) -> list:
+    import docker
+
+    client = docker.from_env()
+    try:
+        return client.containers.list(all=True, filters={"label": f"swesrl.run_id={run_id}"})
+    finally:
+        client.close()
+
+
+def invoke(args: list[str]):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    return result
+
+
+def test_agent_run_on_a_local_git_repo(tmp_path):
+    import git
+
+    repo = tmp_path / "calc"
+    repo.mkdir()
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    g = git.Repo.init(repo)
+    g.index.add(["calc.py"])
+    g.index.commit("init", author=git.Actor("a", "a@b"), committer=git.Actor("a", "a@b"))
+    expert = Trajectory("calc-expert", "add subtracts", [
+        Step("look", Bash("cat calc.py"), ""),
+        Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
+        Step("check", Bash("python3 -c 'import calc; print(calc.add(2, 3))'"), ""),
+        Step("done", Submit(), ""),
+    ])
+    (tmp_path / "expert.jsonl").write_text(json.dumps(expert.to_dict()) + "\n")
+    run_id = f"test-agent-{uuid.uuid4().hex[:6]}"
+    out = tmp_path / "run.jsonl"
+
+    result = invoke(["agent", "run", "--repo", str(repo), "--issue", "add(2, 3) gives -1", "--model",
+                     f"replay:{tmp_path / 'expert.jsonl'}", "--out", str(out), "--run-id", run_id])
+    assert "-    return a - b\n+    return a + b\n" in result.stdout
+    [run] = list(read_trajectories(out))
+    assert run.metadata["exit_status"] == "submitted"
+    assert run.steps[0].observation == "def add(a, b):\n    return a - b\n"  # ran in the container's /testbed
+    assert run.steps[2].observation.strip() == "5"
+    assert leftover_containers(run_id) == []
+
+
+def _bundled_runs_ready() -> bool:
+    return TASKS.is_file() and EXPERT_RUNS.is_dir() and any(EXPERT_RUNS.iterdir())
+
+
+@pytest.mark.slow
+def test_replay_of_the_bundled_expert_runs_resolves_every_task_and_resumes(tmp_path):
+    if not _bundled_runs_ready():
+        pytest.fail(f"bundled tasks and expert runs missing under {REPO / 'examples'}")
+    run_id = f"test-replay-{uuid.uuid4().hex[:6]}"
+    args = ["eval", "run", "--tasks", str(TASKS), "--model", "replay", "--run-id", run_id,
+            "--runs-dir", str(tmp_path), "--workers", "2"]
+    first = invoke(args)
+    report = json.loads((tmp_path / run_id / "report.json").read_text())
+    n = report["total_instances"]
+    assert n == len(TASKS.read_text().splitlines())
+    assert report["resolved_instances"] == n, first.output
+    assert f"{n}/{n} resolved" in first.stdout
+    runs = list(read_trajectories(tmp_path / run_id / "trajectories"))
+    assert len(runs) == n and {r.outcome for r in runs} == {"resolved"}
+    assert all(r.metadata["exit_status"] == "submitted" for r in runs)
+
+    again = invoke(args)  # resumable: nothing is run twice
+    assert again.output.count("(finished earlier)") == n and again.output.count("(kept)") == n
+    assert leftover_containers(run_id) == []
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from swesrl.training.tiny_model import init_tiny_model
+
+    return init_tiny_model(tmp_path_factory.mktemp("tiny"), vocab="local")
+
+
+def first_task_id() -> str:
+    return json.loads(TASKS.read_text().splitlines()[0])["instance_id"]
+
+
+@pytest.mark.slow
+def test_tiny_model_runs_a_bundled_task_and_is_graded_unresolved(tmp_path, tiny_model):
+    run_id = f"test-tiny-{uuid.uuid4().hex[:6]}"
+    iid = first_task_id()
+    result = invoke(["eval", "run", "--tasks", str(TASKS), "-i", iid, "--model", f"hf:{tiny_model}",
+                     "--run-id", run_id, "--runs-dir", str(tmp_path), "--step-limit", "3", "--max-new-tokens", "16",
+                     "--temperature", "1.0", "--seed", "0", "--max-format-errors", "5"])
+    assert "0/1 resolved" in result.stdout
+    [run] = list(read_trajectories(tmp_path / run_id / "trajectories"))
+    assert run.metadata["exit_status"] == "step_limit" and len(run.steps) == 3
+    assert all(s.action_error for s in run.steps) and run.outcome == "unresolved"
+    report = json.loads((tmp_path / run_id / "report.json").read_text())
+    # a random model edits nothing: the evaluator grades the empty patch as such, not as an infrastructure error
+    assert report["resolved_instances"] == 0 and report["error_instances"] == 0
+    assert report["empty_patch_ids"] + report["unresolved_ids"] == [iid]
+
+
+def search_replace_from(patch: str) -> str:
+    """The gold patch written as the SEARCH/REPLACE answer a perfect model would give."""
+    blocks = []
+    for f in PatchSet(patch):
+        for hunk in f:
+            old = "".join(line.value for line in hunk if not line.is_added)
+            new = "".join(line.value for line in hunk if not line.is_removed)
+            blocks.append(f"### {f.path}\n<<<<<<< SEARCH\n{old}=======\n{new}>>>>>>> REPLACE\n")
+    return "<think>\nThe gold fix.\n</think>\n" + "\n".join(blocks)
+
+
+@pytest.mark.slow
+def test_oracle_mode_with_an_openai_compatible_server(tmp_path):
+    from test_policies import ScriptedServer, chat  # pytest puts tests/ on sys.path
+
+    task = json.loads(TASKS.read_text().splitlines()[0])
+    run_id = f"test-oracle-{uuid.uuid4().hex[:6]}"
+    with ScriptedServer([(429, {"error": "busy"}), (200, chat(search_replace_from(task["patch"])))]) as srv:
+        result = invoke(["eval", "run", "--tasks", str(TASKS), "-i", task["instance_id"], "--mode", "oracle",
+                         "--model", f"openai:served-model@{srv.url}", "--run-id", run_id,
+                         "--runs-dir", str(tmp_path)])
+    prompt = srv.requests[-1]["body"]["messages"][1]["content"]
+    for f in PatchSet(task["patch"]):
+        assert f"### {f.path}\n```\n" in prompt  # the gold patch's files, in full
+    assert "1/1 resolved" in result.stdout
