@@ -1,18 +1,21 @@
 /* Exact C port of difflib.SequenceMatcher(None, a, b).ratio() for str arguments.
  *
- * Mirrors CPython's difflib (3.8-3.13, unchanged there) step by step, so values are bit-identical:
- *  - b2j: for every character of b the ascending list of its positions; with autojunk (always on,
- *    as in SequenceMatcher's default) and len(b) >= 200, characters occurring more than
- *    len(b) // 100 + 1 times are "popular" and dropped from b2j (isjunk is None: no junk set).
- *  - find_longest_match: rows i ascending, b2j[a[i]] ascending within [blo, bhi), run lengths
- *    k = j2len[j-1] + 1 from the previous row only, the first strictly longer run wins (earliest
- *    end in a, then earliest j); then the block is extended backwards and forwards over equal
- *    characters (this is how popular characters get matched). The junk-extension loops are no-ops
- *    because the junk set is empty.
+ * Mirrors CPython's difflib (unchanged from 3.8 to 3.13) so values are bit-identical:
+ *  - b2j: for every character of b the ascending list of its positions; with autojunk (on by
+ *    default) and len(b) >= 200, characters occurring more than len(b) // 100 + 1 times are
+ *    "popular" and dropped from b2j (isjunk is None: the junk set is empty).
+ *  - find_longest_match: run lengths k(i, j) = k(i-1, j-1) + 1 over cells with a[i] == b[j] in
+ *    b2j and inside the rectangle; the winner is the longest run, ties going to the first cell in
+ *    difflib's order (i ascending, then j ascending), i.e. the smallest end (i, j). Then the block
+ *    is extended backwards and forwards over equal characters (this is how popular characters get
+ *    matched); the junk-extension loops are no-ops because the junk set is empty.
  *  - get_matching_blocks: recurse on the left and right remainders; ratio = 2.0 * M / (la + lb),
- *    1.0 when both are empty, with M the total size of the matching blocks.
- * j2len is two stamped arrays (one per row parity) instead of a dict per row: an entry is valid
- * only if its stamp is the previous row's number, which is what "a fresh dict per row" means.
+ *    1.0 when both are empty, M the total size of the matching blocks.
+ * Two liberties that cannot change a value: the run lengths of the previous line live in two
+ * stamped arrays instead of a dict per row, and a call whose b range is shorter than its a range
+ * scans b's positions (columns) against an index of a instead of a's rows against b2j: the cells
+ * and run lengths are the same, and the tie rule is applied explicitly (smallest i, then j).
+ * Long model actions against short expert actions are common and cost far less this way.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -20,33 +23,75 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One sequence: its characters, their symbol ids (-1: not in b2j), its positions by symbol, and
+ * the run-length buffers of a scan whose inner loop walks this sequence (slot p + 1 for p). */
 typedef struct {
-    Py_ssize_t n;            /* len(b) */
-    Py_UCS4 *b;              /* code points of b */
-    int32_t ascii_id[128];   /* symbol id of an ASCII char, -1 if absent from b2j */
-    Py_UCS4 *hi_cp;          /* sorted distinct non-ASCII code points of b ... */
-    int32_t *hi_id;          /* ... and their symbol ids (-1 if popular) */
-    Py_ssize_t nhi;
-    Py_ssize_t *start;       /* b2j in CSR form: positions of symbol s are idx[start[s]:start[s+1]] */
-    Py_ssize_t *idx;
-    /* work space for find_longest_match, sized n + 1 (j is stored at j + 1) */
+    Py_ssize_t n;
+    Py_UCS4 *cp;
+    int32_t *sym;
+    Py_ssize_t *start; /* positions of symbol s: pos[start[s]:start[s + 1]], ascending */
+    Py_ssize_t *pos;
     Py_ssize_t *len[2];
     Py_ssize_t *stamp[2];
-    Py_ssize_t row;
+} Side;
+
+typedef struct {
+    Side b;
+    int32_t nsym;
+    int32_t ascii_id[128]; /* symbol of an ASCII character, -1 if not in b2j */
+    Py_UCS4 *hi_cp;        /* sorted distinct non-ASCII characters of b ... */
+    int32_t *hi_id;        /* ... and their symbols */
+    Py_ssize_t nhi;
+    Py_ssize_t line; /* stamp of the line being scanned; unique across all scans */
 } Index;
 
-static Py_UCS4 *to_ucs4(PyObject *s, Py_ssize_t *n) {
-    *n = PyUnicode_GET_LENGTH(s);
-    Py_UCS4 *out = PyMem_Malloc(sizeof(Py_UCS4) * (*n + 1));
-    if (!out) {
+static void side_free(Side *s) {
+    PyMem_Free(s->cp);
+    PyMem_Free(s->sym);
+    PyMem_Free(s->start);
+    PyMem_Free(s->pos);
+    for (int p = 0; p < 2; p++) {
+        PyMem_Free(s->len[p]);
+        PyMem_Free(s->stamp[p]);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+/* Characters of str s into side->cp, with room for the rest. Returns 0, or -1 with an exception. */
+static int side_chars(Side *side, PyObject *s) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    side->n = n;
+    side->cp = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
+    side->sym = PyMem_Malloc(sizeof(int32_t) * (n + 1));
+    for (int p = 0; p < 2; p++) {
+        side->len[p] = PyMem_Malloc(sizeof(Py_ssize_t) * (n + 1));
+        side->stamp[p] = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
+    }
+    if (!side->cp || !side->sym || !side->len[0] || !side->len[1] || !side->stamp[0] || !side->stamp[1]) {
         PyErr_NoMemory();
-        return NULL;
+        return -1;
     }
-    if (!PyUnicode_AsUCS4(s, out, *n + 1, 1)) {
-        PyMem_Free(out);
-        return NULL;
+    return PyUnicode_AsUCS4(s, side->cp, n + 1, 1) ? 0 : -1;
+}
+
+/* Positions by symbol (counting sort of side->sym). Returns 0, or -1 with an exception. */
+static int side_positions(Side *side, int32_t nsym) {
+    side->start = PyMem_Calloc(nsym + 2, sizeof(Py_ssize_t));
+    side->pos = PyMem_Malloc(sizeof(Py_ssize_t) * (side->n + 1));
+    if (!side->start || !side->pos) {
+        PyErr_NoMemory();
+        return -1;
     }
-    return out;
+    Py_ssize_t *start = side->start;
+    for (Py_ssize_t p = 0; p < side->n; p++)
+        if (side->sym[p] >= 0)
+            start[side->sym[p] + 2]++;
+    for (int32_t s = 0; s < nsym; s++)
+        start[s + 2] += start[s + 1];
+    for (Py_ssize_t p = 0; p < side->n; p++) /* start[s + 1] is the fill cursor of s ... */
+        if (side->sym[p] >= 0)
+            side->pos[start[side->sym[p] + 1]++] = p;
+    return 0; /* ... and ends as the end of s = the start of s + 1 */
 }
 
 static int cmp_ucs4(const void *x, const void *y) {
@@ -69,215 +114,167 @@ static int32_t symbol_of(const Index *ix, Py_UCS4 c) {
 }
 
 static void index_free(Index *ix) {
-    PyMem_Free(ix->b);
+    side_free(&ix->b);
     PyMem_Free(ix->hi_cp);
     PyMem_Free(ix->hi_id);
-    PyMem_Free(ix->start);
-    PyMem_Free(ix->idx);
-    for (int p = 0; p < 2; p++) {
-        PyMem_Free(ix->len[p]);
-        PyMem_Free(ix->stamp[p]);
-    }
 }
 
-/* Build b2j for b (SequenceMatcher.set_seq2 / __chain_b). Returns 0, or -1 with an exception set. */
+/* SequenceMatcher.set_seq2(b): b2j with the autojunk rule. Returns 0, or -1 with an exception. */
 static int index_build(Index *ix, PyObject *bobj) {
     memset(ix, 0, sizeof(*ix));
-    Py_ssize_t n;
-    if (!(ix->b = to_ucs4(bobj, &n)))
-        return -1;
-    ix->n = n;
-    ix->row = 1; /* stamps start at 0: the first row (2) must not take them as its predecessor */
-    Py_ssize_t ncp = 0;
-    int32_t *cp_of_pos = NULL;     /* temporary: raw symbol (before popularity) of each position */
+    ix->line = 1; /* stamps start at 0, which must never read as "the previous line" */
+    Side *b = &ix->b;
     Py_ssize_t *count = NULL;
-    Py_UCS4 *sorted = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1));
-    ix->idx = PyMem_Malloc(sizeof(Py_ssize_t) * (n + 1));
-    cp_of_pos = PyMem_Malloc(sizeof(int32_t) * (n + 1));
-    for (int p = 0; p < 2; p++) {
-        ix->len[p] = PyMem_Malloc(sizeof(Py_ssize_t) * (n + 1));
-        ix->stamp[p] = PyMem_Calloc(n + 1, sizeof(Py_ssize_t));
-    }
-    if (!sorted || !ix->idx || !cp_of_pos || !ix->len[0] || !ix->len[1] || !ix->stamp[0] || !ix->stamp[1])
-        goto nomem;
+    if (side_chars(b, bobj) < 0)
+        goto fail;
+    Py_ssize_t n = b->n;
 
-    /* distinct code points: ASCII by table, the rest sorted and deduplicated */
-    int32_t raw_ascii[128];
+    /* distinct characters: ASCII by table, the others sorted */
+    int32_t ncp = 0;
     for (int c = 0; c < 128; c++)
-        raw_ascii[c] = -1;
-    Py_ssize_t nsorted = 0;
+        ix->ascii_id[c] = -1;
+    if (!(ix->hi_cp = PyMem_Malloc(sizeof(Py_UCS4) * (n + 1))))
+        goto nomem;
     for (Py_ssize_t j = 0; j < n; j++) {
-        Py_UCS4 c = ix->b[j];
-        if (c < 128) {
-            if (raw_ascii[c] < 0)
-                raw_ascii[c] = (int32_t)ncp++;
-        } else {
-            sorted[nsorted++] = c;
-        }
+        Py_UCS4 c = b->cp[j];
+        if (c >= 128)
+            ix->hi_cp[ix->nhi++] = c;
+        else if (ix->ascii_id[c] < 0)
+            ix->ascii_id[c] = ncp++;
     }
-    qsort(sorted, nsorted, sizeof(Py_UCS4), cmp_ucs4);
+    qsort(ix->hi_cp, ix->nhi, sizeof(Py_UCS4), cmp_ucs4);
     Py_ssize_t nhi = 0;
-    for (Py_ssize_t t = 0; t < nsorted; t++)
-        if (nhi == 0 || sorted[nhi - 1] != sorted[t])
-            sorted[nhi++] = sorted[t];
+    for (Py_ssize_t t = 0; t < ix->nhi; t++)
+        if (nhi == 0 || ix->hi_cp[nhi - 1] != ix->hi_cp[t])
+            ix->hi_cp[nhi++] = ix->hi_cp[t];
     ix->nhi = nhi;
-    ix->hi_cp = sorted;
-    ix->hi_id = PyMem_Malloc(sizeof(int32_t) * (nhi + 1));
-    if (!ix->hi_id)
+    if (!(ix->hi_id = PyMem_Malloc(sizeof(int32_t) * (nhi + 1))))
         goto nomem;
     for (Py_ssize_t t = 0; t < nhi; t++)
-        ix->hi_id[t] = (int32_t)ncp++;
-    memcpy(ix->ascii_id, raw_ascii, sizeof(raw_ascii));
+        ix->hi_id[t] = ncp++;
 
-    /* counts per raw symbol, then popularity (autojunk) */
-    count = PyMem_Calloc(ncp + 1, sizeof(Py_ssize_t));
-    if (!count)
+    /* popular characters leave b2j; the rest are renumbered densely */
+    if (!(count = PyMem_Calloc(ncp + 1, sizeof(Py_ssize_t))))
         goto nomem;
-    for (Py_ssize_t j = 0; j < n; j++) {
-        int32_t s = symbol_of(ix, ix->b[j]);
-        cp_of_pos[j] = s;
-        count[s]++;
-    }
-    Py_ssize_t ntest = n / 100 + 1;
+    for (Py_ssize_t j = 0; j < n; j++)
+        count[b->sym[j] = symbol_of(ix, b->cp[j])]++;
     int autojunk = n >= 200;
-    /* renumber: popular symbols get -1, others dense ids 0..nsym-1 */
-    int32_t *renum = PyMem_Malloc(sizeof(int32_t) * (ncp + 1));
-    if (!renum)
-        goto nomem;
+    Py_ssize_t ntest = n / 100 + 1;
     int32_t nsym = 0;
-    for (Py_ssize_t s = 0; s < ncp; s++)
-        renum[s] = (autojunk && count[s] > ntest) ? -1 : nsym++;
+    for (int32_t s = 0; s < ncp; s++) /* count[s] becomes the new id of s, or -1 */
+        count[s] = (autojunk && count[s] > ntest) ? -1 : nsym++;
     for (int c = 0; c < 128; c++)
         if (ix->ascii_id[c] >= 0)
-            ix->ascii_id[c] = renum[ix->ascii_id[c]];
+            ix->ascii_id[c] = (int32_t)count[ix->ascii_id[c]];
     for (Py_ssize_t t = 0; t < nhi; t++)
-        ix->hi_id[t] = renum[ix->hi_id[t]];
-
-    /* CSR b2j: positions ascending per symbol */
-    ix->start = PyMem_Calloc(nsym + 1, sizeof(Py_ssize_t));
-    if (!ix->start) {
-        PyMem_Free(renum);
-        goto nomem;
-    }
-    for (Py_ssize_t s = 0; s < ncp; s++)
-        if (renum[s] >= 0)
-            ix->start[renum[s] + 1] = count[s];
-    for (int32_t s = 0; s < nsym; s++)
-        ix->start[s + 1] += ix->start[s];
-    memset(count, 0, sizeof(Py_ssize_t) * (ncp + 1)); /* reuse as fill cursor per new id */
-    for (Py_ssize_t j = 0; j < n; j++) {
-        int32_t s = renum[cp_of_pos[j]];
-        if (s >= 0)
-            ix->idx[ix->start[s] + count[s]++] = j;
-    }
-    PyMem_Free(renum);
+        ix->hi_id[t] = (int32_t)count[ix->hi_id[t]];
+    for (Py_ssize_t j = 0; j < n; j++)
+        b->sym[j] = (int32_t)count[b->sym[j]];
+    ix->nsym = nsym;
     PyMem_Free(count);
-    PyMem_Free(cp_of_pos);
+    count = NULL;
+    if (side_positions(b, nsym) < 0)
+        goto fail;
     return 0;
 
 nomem:
-    if (!ix->hi_cp)
-        PyMem_Free(sorted);
-    PyMem_Free(count);
-    PyMem_Free(cp_of_pos);
-    index_free(ix);
     PyErr_NoMemory();
+fail:
+    PyMem_Free(count);
+    index_free(ix);
     return -1;
 }
 
-/* SequenceMatcher.find_longest_match(alo, ahi, blo, bhi) with isjunk=None. */
-static void longest_match(Index *ix, const Py_UCS4 *a, const int32_t *asym, Py_ssize_t alo,
-                          Py_ssize_t ahi, Py_ssize_t blo, Py_ssize_t bhi, Py_ssize_t *oi,
-                          Py_ssize_t *oj, Py_ssize_t *ok) {
-    const Py_UCS4 *b = ix->b;
-    Py_ssize_t besti = alo, bestj = blo, bestsize = 0;
-    ix->row++; /* j2len starts empty: the previous call's last row must not count as ours */
-    for (Py_ssize_t i = alo; i < ahi; i++) {
-        Py_ssize_t row = ++ix->row;
-        int32_t s = asym[i];
+/* Longest run of equal symbols between outer[ulo:uhi] and inner[vlo:vhi], walking outer positions
+ * in order and, for each, inner's positions of the same symbol in order. Returns the run size and
+ * its end (eu, ev). Ties: the first cell found (difflib's order) when outer is a; when outer is b
+ * (by_column) the cell with the smallest a position v, then smallest u, which is the same cell. */
+static Py_ssize_t scan(Index *ix, const Side *outer, Side *inner, Py_ssize_t ulo, Py_ssize_t uhi,
+                       Py_ssize_t vlo, Py_ssize_t vhi, int by_column, Py_ssize_t *eu, Py_ssize_t *ev) {
+    Py_ssize_t best = 0, bu = 0, bv = 0;
+    ix->line++; /* runs start empty: the previous scan's last line must not count */
+    for (Py_ssize_t u = ulo; u < uhi; u++) {
+        Py_ssize_t line = ++ix->line;
+        int32_t s = outer->sym[u];
         if (s < 0)
-            continue; /* empty row: the next row sees no previous entries */
-        Py_ssize_t *plen = ix->len[(row - 1) & 1], *pstamp = ix->stamp[(row - 1) & 1];
-        Py_ssize_t *clen = ix->len[row & 1], *cstamp = ix->stamp[row & 1];
-        const Py_ssize_t *p = ix->idx + ix->start[s], *end = ix->idx + ix->start[s + 1];
-        /* skip j < blo (difflib's `continue`) by binary search: same result */
-        Py_ssize_t lo = 0, hi = end - p;
+            continue; /* an empty line: the next line sees no runs to continue */
+        const Py_ssize_t *plen = inner->len[(line - 1) & 1], *pstamp = inner->stamp[(line - 1) & 1];
+        Py_ssize_t *clen = inner->len[line & 1], *cstamp = inner->stamp[line & 1];
+        const Py_ssize_t *p = inner->pos + inner->start[s], *end = inner->pos + inner->start[s + 1];
+        Py_ssize_t lo = 0, hi = end - p; /* skip positions < vlo (difflib's `continue`) */
         while (lo < hi) {
             Py_ssize_t mid = (lo + hi) / 2;
-            if (p[mid] < blo)
+            if (p[mid] < vlo)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        for (p += lo; p < end; p++) {
-            Py_ssize_t j = *p;
-            if (j >= bhi)
-                break;
-            Py_ssize_t k = (pstamp[j] == row - 1 ? plen[j] : 0) + 1; /* j2len[j-1] at slot j */
-            clen[j + 1] = k;
-            cstamp[j + 1] = row;
-            if (k > bestsize) {
-                besti = i - k + 1;
-                bestj = j - k + 1;
-                bestsize = k;
+        for (p += lo; p < end && *p < vhi; p++) {
+            Py_ssize_t v = *p;
+            Py_ssize_t k = (pstamp[v] == line - 1 ? plen[v] : 0) + 1; /* run at v - 1, slot v */
+            clen[v + 1] = k;
+            cstamp[v + 1] = line;
+            if (k > best || (by_column && k == best && v < bv)) {
+                best = k;
+                bu = u;
+                bv = v;
             }
         }
     }
-    while (besti > alo && bestj > blo && a[besti - 1] == b[bestj - 1]) {
-        besti--;
-        bestj--;
-        bestsize++;
-    }
-    while (besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] == b[bestj + bestsize])
-        bestsize++;
-    *oi = besti;
-    *oj = bestj;
-    *ok = bestsize;
+    *eu = bu;
+    *ev = bv;
+    return best;
 }
 
-/* Sum of get_matching_blocks() sizes for a against the indexed b; -1 with an exception on failure. */
-static Py_ssize_t matches(Index *ix, PyObject *aobj, Py_ssize_t *la_out) {
-    Py_ssize_t la;
-    Py_UCS4 *a = to_ucs4(aobj, &la);
-    if (!a)
-        return -1;
-    *la_out = la;
-    int32_t *asym = PyMem_Malloc(sizeof(int32_t) * (la + 1));
+/* SequenceMatcher.find_longest_match(alo, ahi, blo, bhi) with isjunk=None. */
+static void longest_match(Index *ix, Side *a, Py_ssize_t alo, Py_ssize_t ahi, Py_ssize_t blo,
+                          Py_ssize_t bhi, Py_ssize_t *oi, Py_ssize_t *oj, Py_ssize_t *ok) {
+    Py_ssize_t ie, je, k;
+    if (ahi - alo <= bhi - blo)
+        k = scan(ix, a, &ix->b, alo, ahi, blo, bhi, 0, &ie, &je);
+    else
+        k = scan(ix, &ix->b, a, blo, bhi, alo, ahi, 1, &je, &ie);
+    Py_ssize_t besti = k ? ie - k + 1 : alo, bestj = k ? je - k + 1 : blo;
+    const Py_UCS4 *ac = a->cp, *bc = ix->b.cp;
+    while (besti > alo && bestj > blo && ac[besti - 1] == bc[bestj - 1]) {
+        besti--;
+        bestj--;
+        k++;
+    }
+    while (besti + k < ahi && bestj + k < bhi && ac[besti + k] == bc[bestj + k])
+        k++;
+    *oi = besti;
+    *oj = bestj;
+    *ok = k;
+}
+
+/* Total size of get_matching_blocks() for a against the indexed b; -1 with an exception. */
+static Py_ssize_t matches(Index *ix, Side *a) {
     Py_ssize_t cap = 64, top = 0, total = 0;
     Py_ssize_t(*stack)[4] = PyMem_Malloc(sizeof(*stack) * cap);
-    if (!asym || !stack) {
-        PyMem_Free(a);
-        PyMem_Free(asym);
-        PyMem_Free(stack);
+    if (!stack) {
         PyErr_NoMemory();
         return -1;
     }
-    for (Py_ssize_t i = 0; i < la; i++)
-        asym[i] = symbol_of(ix, a[i]);
-    stack[top][0] = 0;
-    stack[top][1] = la;
-    stack[top][2] = 0;
-    stack[top][3] = ix->n;
+    stack[top][0] = 0, stack[top][1] = a->n, stack[top][2] = 0, stack[top][3] = ix->b.n;
     top++;
     while (top) {
         top--;
         Py_ssize_t alo = stack[top][0], ahi = stack[top][1], blo = stack[top][2], bhi = stack[top][3];
         Py_ssize_t i, j, k;
-        longest_match(ix, a, asym, alo, ahi, blo, bhi, &i, &j, &k);
+        longest_match(ix, a, alo, ahi, blo, bhi, &i, &j, &k);
         if (!k)
             continue;
         total += k;
         if (top + 2 > cap) {
-            cap *= 2;
-            void *grown = PyMem_Realloc(stack, sizeof(*stack) * cap);
+            void *grown = PyMem_Realloc(stack, sizeof(*stack) * cap * 2);
             if (!grown) {
-                PyMem_Free(a);
-                PyMem_Free(asym);
                 PyMem_Free(stack);
                 PyErr_NoMemory();
                 return -1;
             }
             stack = grown;
+            cap *= 2;
         }
         if (alo < i && blo < j) {
             Py_ssize_t *q = stack[top++];
@@ -288,19 +285,25 @@ static Py_ssize_t matches(Index *ix, PyObject *aobj, Py_ssize_t *la_out) {
             q[0] = i + k, q[1] = ahi, q[2] = j + k, q[3] = bhi;
         }
     }
-    PyMem_Free(a);
-    PyMem_Free(asym);
     PyMem_Free(stack);
     return total;
 }
 
-static PyObject *ratio_of(Index *ix, PyObject *a) {
-    if (!PyUnicode_Check(a))
-        return PyErr_Format(PyExc_TypeError, "expected str, got %.100s", Py_TYPE(a)->tp_name);
-    Py_ssize_t la, m = matches(ix, a, &la);
+static PyObject *ratio_of(Index *ix, PyObject *aobj) {
+    if (!PyUnicode_Check(aobj))
+        return PyErr_Format(PyExc_TypeError, "expected str, got %.100s", Py_TYPE(aobj)->tp_name);
+    Side a = {0};
+    Py_ssize_t m = -1;
+    if (side_chars(&a, aobj) == 0) {
+        for (Py_ssize_t i = 0; i < a.n; i++)
+            a.sym[i] = symbol_of(ix, a.cp[i]);
+        if (side_positions(&a, ix->nsym) == 0)
+            m = matches(ix, &a);
+    }
+    Py_ssize_t length = a.n + ix->b.n;
+    side_free(&a);
     if (m < 0)
         return NULL;
-    Py_ssize_t length = la + ix->n;
     return PyFloat_FromDouble(length ? 2.0 * (double)m / (double)length : 1.0);
 }
 
@@ -346,7 +349,7 @@ static PyMethodDef methods[] = {
     {"ratio", py_ratio, METH_VARARGS,
      "ratio(a, b) -> float: difflib.SequenceMatcher(None, a, b).ratio(), exactly."},
     {"ratios", py_ratios, METH_VARARGS,
-     "ratios(seqs, b) -> list[float]: ratio(a, b) for each a, indexing b once."},
+     "ratios(seqs, b) -> list[float]: ratio(a, b) for each a in seqs, indexing b once."},
     {NULL, NULL, 0, NULL},
 };
 
