@@ -1,0 +1,321 @@
+"""Patch evaluation: one (task, patch) in a fresh container, and a resumable batch over predictions.
+
+Per instance: the instance image (built or cached) -> a fresh container with no network -> the model
+patch (git apply, then the sandbox's tolerant fallback) -> the eval script (test patch, tests) -> the
+log graded by swebench's parsers. Three time budgets, all enforced from the host: container start,
+one command, and one instance (the tests get what is left of it); a watchdog removes the container
+of an instance that overruns, so one wedged container cannot stall the batch. Image builds are
+outside the instance budget and timed on their own.
+
+For many machines, the same `evaluate_patch` can be mapped over a Ray cluster (one task per
+instance, each machine with its own Docker daemon and image cache); here a thread pool suffices,
+since the work is waiting on containers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
+from swesrl.sandbox.images import check_disk, prune_images
+
+from .environment import ensure_task_image, image_identity
+from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, grade_log
+from .predictions import Prediction, PredictionError, patch_hash, patch_problem
+from .results import (
+    InstanceResult,
+    Provenance,
+    build_report,
+    read_result,
+    reusable,
+    write_atomic,
+    write_result,
+)
+from .scripts import eval_script
+from .tasks import Task
+
+EVAL_SCRIPT_PATH = "/tmp/swesrl_eval.sh"
+# A verbose test run must reach the grader whole: the summary lines sit at the end, the markers at both ends.
+EVAL_LIMITS = Limits(output_bytes=32_000_000)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. `instance` covers everything from container start to graded log, image build excluded."""
+
+    start: float = 120.0
+    command: float = 300.0
+    instance: float = 1800.0
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    repos_dir: str | None = None
+    image_template: str | None = None
+    base_image: str | None = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    seed: int = 0  # PYTHONHASHSEED for the tests: set iteration order is part of what a result depends on
+    limits: Limits | None = None
+    workdir: str = "/testbed"
+
+
+def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenance:
+    """What a result depends on; computing it builds nothing."""
+    try:
+        image = image_identity(task, options.repos_dir, options.base_image, options.image_template)
+    except Exception as e:  # no spec: the evaluation will report the same problem as an error
+        image = f"unavailable: {e}"
+    return Provenance(task.spec_hash(), image, patch_hash(patch), asdict(options.timeouts), options.seed)
+
+
+def _short(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2 :]
+
+
+def evaluate_patch(
+    task: Task,
+    patch: str | None,
+    *,
+    run_id: str = "adhoc",
+    options: EvalOptions | None = None,
+    model_name_or_path: str = "",
+    run_empty: bool = False,
+    image_lock: Callable[[str], threading.Lock] | None = None,
+    on_container: Callable[[DockerSandbox | None], None] | None = None,
+) -> InstanceResult:
+    """Evaluate one patch on one task; never raises for a bad patch or a broken run (status `error`).
+    `run_empty=True` runs the tests even for an empty patch (validation: the task must not pass unpatched)."""
+    options = options or EvalOptions()
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    prov = provenance(task, patch, options)
+
+    def result(status: str, reason: str = "", **kw: Any) -> InstanceResult:
+        timings["total"] = round(time.monotonic() - t0, 3)
+        return InstanceResult(task.instance_id, status, reason, model_name_or_path, prov, timings=timings, **kw)
+
+    problem = patch_problem(patch)
+    if problem and not (run_empty and problem[0] == EMPTY_PATCH):
+        return result(*problem)
+    try:
+        t = time.monotonic()
+        lock = image_lock(prov.image) if image_lock else threading.Lock()
+        with lock:
+            image = ensure_task_image(
+                task, repos_dir=options.repos_dir, image_template=options.image_template, base_image=options.base_image
+            )
+        timings["image_build"] = round(time.monotonic() - t, 3)
+    except Exception as e:
+        return result(ERROR, f"image build failed: {type(e).__name__}: {_short(str(e))}")
+    try:
+        script = eval_script(task, options.workdir)
+    except ValueError as e:
+        return result(ERROR, f"no eval script: {e}", image=image)
+    tm = options.timeouts
+    applied_by = None
+    try:
+        t = time.monotonic()
+        limits = options.limits or EVAL_LIMITS
+        with DockerSandbox(
+            image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=False,
+            workdir=options.workdir, start_timeout=tm.start,
+        ) as sb:
+            if on_container:
+                on_container(sb)
+            deadline = t + tm.instance
+            timings["container_start"] = round(time.monotonic() - t, 3)
+            if patch and patch.strip():
+                t = time.monotonic()
+                applied = sb.apply_patch(patch, timeout=min(tm.command, max(1.0, deadline - t)))
+                timings["patch_apply"] = round(time.monotonic() - t, 3)
+                if applied.exit_code != 0:
+                    return result(PATCH_FAILED, f"the patch does not apply: {_short(applied.output, 600)}", image=image)
+                applied_by = applied.method
+            sb.write_file(EVAL_SCRIPT_PATH, script)
+            t = time.monotonic()
+            left = deadline - t
+            if left <= 0:
+                return result(ERROR, "instance time budget spent before the tests", image=image, patch_applied_by=applied_by)
+            run = sb.exec(f"bash {EVAL_SCRIPT_PATH}", timeout=left, env={"PYTHONHASHSEED": str(options.seed)})
+            timings["tests"] = round(time.monotonic() - t, 3)
+    except Exception as e:
+        return result(ERROR, f"sandbox: {type(e).__name__}: {_short(str(e))}", image=image, patch_applied_by=applied_by)
+    finally:
+        if on_container:
+            on_container(None)
+    grade = grade_log(run.output, task, timed_out=run.timed_out)
+    reason = grade.reason if not run.timed_out else f"tests timed out after {left:.0f} s (instance budget {tm.instance:.0f} s)"
+    return result(grade.status, reason, image=image, patch_applied_by=applied_by, tests_status=grade.tests_status, test_output=run.output)
+
+
+# ---- the batch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """The run's report.json (SWE-bench's fields + swesrl's) and every instance's result."""
+
+    summary: dict[str, Any]
+    results: dict[str, InstanceResult]
+    path: Path | None = None
+    reused: list[str] = field(default_factory=list)  # instances whose stored result was still valid
+
+    @property
+    def resolve_rate(self) -> float:
+        return self.summary["resolved_instances"] / max(1, self.summary["total_instances"])
+
+
+class _Watchdog:
+    """Host-side instance budget: a container still running past its deadline is removed, which ends
+    the command waiting on it. The sandbox's own per-command deadlines do the same one level down."""
+
+    def __init__(self, budget: float, grace: float = 30.0):
+        self.budget, self.grace = budget, grace
+        self.live: dict[str, tuple[DockerSandbox, float]] = {}
+        self.lock = threading.Lock()
+
+    def tracker(self, instance_id: str) -> Callable[[DockerSandbox | None], None]:
+        def track(sb: DockerSandbox | None) -> None:
+            with self.lock:
+                if sb is None:
+                    self.live.pop(instance_id, None)
+                else:
+                    self.live[instance_id] = (sb, time.monotonic() + self.budget + self.grace)
+
+        return track
+
+    def check(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            overdue = [(iid, sb) for iid, (sb, end) in self.live.items() if now > end]
+        for _iid, sb in overdue:
+            with contextlib.suppress(Exception):  # already gone is fine
+                sb.close()
+
+
+def _match(
+    tasks: Iterable[Task], predictions: Iterable[Prediction]
+) -> tuple[list[Task], list[tuple[Task, Prediction]], list[PredictionError]]:
+    tasks = list(tasks)
+    by_id = {t.instance_id: t for t in tasks}
+    pairs, unknown = [], []
+    for p in predictions:
+        if p.instance_id in by_id:
+            pairs.append((by_id[p.instance_id], p))
+        else:
+            unknown.append(PredictionError(p.where, p.instance_id, f"unknown instance_id {p.instance_id!r}: no such task"))
+    return tasks, pairs, unknown
+
+
+def evaluate_predictions(
+    tasks: Iterable[Task],
+    predictions: Iterable[Prediction],
+    run_id: str,
+    *,
+    workers: int = 1,
+    runs_dir: str | Path = "runs",
+    redo: bool = False,
+    options: EvalOptions | None = None,
+    prune_after: str | None = None,
+    min_free_gb: float = 5.0,
+    prediction_errors: Iterable[PredictionError] = (),
+    on_result: Callable[[InstanceResult, bool], None] | None = None,
+) -> Report:
+    """Evaluate predictions into runs/<run_id>/, resuming: a stored result is reused only when its
+    provenance key (task, image spec, patch, timeouts, seed, swesrl version) matches and it is a model
+    outcome; infrastructure errors and unfinished instances are redone. `on_result(result, reused)` is
+    called once per instance (progress bars). `prune_after="instance"` drops instance images at the end."""
+    options = options or EvalOptions()
+    run_dir = Path(runs_dir) / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tasks, pairs, unknown = _match(tasks, predictions)
+    errors = [str(e) for e in [*prediction_errors, *unknown]]
+    prune(run_id)  # containers left by an evaluator that was killed mid-run
+
+    results: dict[str, InstanceResult] = {}
+    reused: list[str] = []
+    todo: list[tuple[Task, Prediction]] = []
+    for task, pred in pairs:
+        stored = read_result(run_dir, task.instance_id)
+        if not redo and pred.invalid is None and reusable(stored, provenance(task, pred.model_patch, options)):
+            results[task.instance_id] = stored
+            reused.append(task.instance_id)
+            if on_result:
+                on_result(stored, True)
+        else:
+            todo.append((task, pred))
+
+    if todo and any(not t.image for t, _ in todo):
+        check_disk(min_free_gb)  # before building: a full disk mid-build fails every later instance
+    image_locks: dict[str, threading.Lock] = {}
+    locks_guard = threading.Lock()
+
+    def image_lock(key: str) -> threading.Lock:
+        with locks_guard:
+            return image_locks.setdefault(key, threading.Lock())
+
+    watchdog = _Watchdog(options.timeouts.instance)
+
+    def one(task: Task, pred: Prediction) -> InstanceResult:
+        if pred.invalid is not None:
+            r = InstanceResult(task.instance_id, PATCH_FAILED, f"{pred.where}: {pred.invalid}", pred.model_name_or_path,
+                               provenance(task, pred.model_patch, options))
+        else:
+            try:
+                r = evaluate_patch(task, pred.model_patch, run_id=run_id, options=options,
+                                   model_name_or_path=pred.model_name_or_path, image_lock=image_lock,
+                                   on_container=watchdog.tracker(task.instance_id))
+            except Exception as e:  # a bug must not cost the batch: record it against the instance
+                r = InstanceResult(task.instance_id, ERROR, f"evaluator: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}",
+                                   pred.model_name_or_path, provenance(task, pred.model_patch, options))
+        write_result(run_dir, r, pred.model_patch)
+        return r
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="swesrl-eval") as pool:
+        pending: dict[Future, str] = {pool.submit(one, t, p): t.instance_id for t, p in todo}
+        while pending:
+            done, _ = wait(pending, timeout=5.0, return_when=FIRST_COMPLETED)
+            watchdog.check()
+            for fut in done:
+                iid = pending.pop(fut)
+                r = fut.result()
+                results[iid] = r
+                if on_result:
+                    on_result(r, False)
+
+    summary = build_report([t.instance_id for t in tasks], [p.instance_id for _, p in pairs], results, errors, run_id)
+    path = run_dir / "report.json"
+    write_atomic(path, json.dumps(summary, indent=2) + "\n")
+    if prune_after == "instance":
+        prune_images("instance")
+    return Report(summary, results, path, reused)
+
+
+def validate_tasks(
+    tasks: Iterable[Task], *, options: EvalOptions | None = None, run_id: str = "validate",
+    on_result: Callable[[Task, InstanceResult, InstanceResult], None] | None = None,
+) -> list[tuple[Task, InstanceResult, InstanceResult]]:
+    """Each task's gold patch must resolve it and the empty patch (tests run unpatched) must not."""
+    options = options or EvalOptions()
+    prune(run_id)
+    out = []
+    for task in tasks:
+        gold = evaluate_patch(task, task.patch, run_id=run_id, options=options, model_name_or_path="gold")
+        empty = evaluate_patch(task, "", run_id=run_id, options=options, model_name_or_path="empty", run_empty=True)
+        out.append((task, gold, empty))
+        if on_result:
+            on_result(task, gold, empty)
+    return out
+
+
+def validation_ok(gold: InstanceResult, empty: InstanceResult) -> bool:
+    return gold.status == RESOLVED and empty.status not in (RESOLVED, ERROR)
