@@ -13,11 +13,9 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
-import io
 import re
 import socket
 import struct
-import tarfile
 import threading
 import time
 import uuid
@@ -93,6 +91,15 @@ class _Output:
         return bytes(self.head) + f"\n[... {omitted} bytes of output omitted ...]\n".encode() + tail
 
 
+@dataclass(frozen=True)
+class _Raw:
+    stdout: bytes
+    stderr: str
+    exit_code: int
+    timed_out: bool
+    duration: float
+
+
 def _name_part(s: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", s)[:60].strip("-.") or "x"
 
@@ -132,11 +139,10 @@ class DockerSandbox:
         self._api = self._client.api
         name = f"swesrl-{_name_part(run_id)}-{_name_part(instance_id)}-{uuid.uuid4().hex[:8]}"
         try:
-            container = self._client.containers.run(
+            container = self._client.containers.create(
                 image,
                 ["sh", "-c", _INIT],
                 name=name,
-                detach=True,
                 labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id},
                 network_mode="host" if network else "none",
                 mem_limit=limits.memory,
@@ -153,7 +159,14 @@ class DockerSandbox:
             self.container_id = container.id
             with _live_lock:
                 _live[container.id] = self
+            container.start()
+        except docker.errors.ImageNotFound as e:
+            self._client.close()
+            raise docker.errors.ImageNotFound(f"image {image} not found locally (swesrl never pulls: build it first)") from e
         except BaseException:
+            with _live_lock:
+                _live.pop(self.container_id or "", None)
+            self.container_id = None
             self._remove_by_name(name)  # a KeyboardInterrupt mid-create must not leak the container
             self._client.close()
             raise
@@ -166,23 +179,22 @@ class DockerSandbox:
         """Run `cmd` with bash (not a login shell: the image's PATH, e.g. its venv, stays first),
         stdout and stderr merged in order, output capped to `limits.output_bytes`."""
         argv = ["bash", "-c", "exec 2>&1\n" + cmd]
-        res, err = self._run(argv, timeout, workdir, env, self.limits.output_bytes, reap=True)
-        return ExecResult(res.output + err, res.exit_code, res.timed_out, res.duration) if err else res
+        r = self._run(argv, timeout, workdir, env, self.limits.output_bytes, reap=True)
+        return ExecResult(r.stdout.decode("utf-8", errors="replace") + r.stderr, r.exit_code, r.timed_out, r.duration)
 
     def read_file(self, path: str) -> str:
         return self.read_bytes(path).decode("utf-8", errors="replace")
 
     def read_bytes(self, path: str) -> bytes:
-        try:
-            stream, _ = self._api.get_archive(self._cid, self._abs(path))
-        except docker.errors.NotFound as e:
-            raise FileNotFoundError(f"{path}: no such file in the sandbox") from e
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
-            member = tf.next()
-            if member is None or not member.isfile():
-                raise IsADirectoryError(f"{path}: not a regular file in the sandbox")
-            f = tf.extractfile(member)
-            return f.read() if f else b""
+        """Through `cat`, uncapped (docker's archive API cannot see tmpfs mounts such as /tmp)."""
+        r = self._run(["cat", "--", self._abs(path)], 120, "/", None, None)
+        if r.exit_code != 0:
+            if "No such file" in r.stderr:
+                raise FileNotFoundError(f"{path}: no such file in the sandbox")
+            if "Is a directory" in r.stderr:
+                raise IsADirectoryError(f"{path}: is a directory in the sandbox")
+            raise OSError(f"reading {path} in the sandbox failed (exit {r.exit_code}): {r.stderr.strip()}")
+        return r.stdout
 
     def write_file(self, path: str, content: str | bytes) -> None:
         """Write through `cat` on stdin: any size or bytes, parent folders created, and an existing
@@ -190,9 +202,9 @@ class DockerSandbox:
         data = content.encode() if isinstance(content, str) else content
         path = self._abs(path)
         script = 'mkdir -p -- "$(dirname -- "$1")" && cat > "$1"'
-        res, err = self._run(["sh", "-c", script, "sh", path], 120, "/", None, 10_000, stdin=data)
-        if res.exit_code != 0:
-            raise OSError(f"writing {path} in the sandbox failed (exit {res.exit_code}): {err.strip()}")
+        r = self._run(["sh", "-c", script, "sh", path], 120, "/", None, 10_000, stdin=data)
+        if r.exit_code != 0:
+            raise OSError(f"writing {path} in the sandbox failed (exit {r.exit_code}): {r.stderr.strip()}")
 
     def diff(self) -> str:
         """Every change since the base commit (new files included), ending in a newline.
@@ -208,10 +220,10 @@ class DockerSandbox:
             'GIT_INDEX_FILE="$idx" git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff "$base"\n'
             'rc=$?; rm -f "$idx"; exit $rc'
         )
-        res, err = self._run(["bash", "-c", script], 300, None, None, None)
-        if res.exit_code != 0:
-            raise RuntimeError(f"git diff in the sandbox failed (exit {res.exit_code}): {err[-2000:]}")
-        return res.output
+        r = self._run(["bash", "-c", script], 300, None, None, None)
+        if r.exit_code != 0:
+            raise RuntimeError(f"git diff in the sandbox failed (exit {r.exit_code}): {r.stderr[-2000:]}")
+        return r.stdout.decode("utf-8", errors="replace")
 
     def apply_patch(self, patch: str, timeout: float = 120) -> PatchResult:
         """Apply a unified diff at the workdir: `git apply`, else the more tolerant `patch --fuzz`
@@ -280,9 +292,9 @@ class DockerSandbox:
         cap: int | None,
         stdin: bytes | None = None,
         reap: bool = False,
-    ) -> tuple[ExecResult, str]:
-        """One command under `timeout -s KILL`, read against a host-side deadline; returns its
-        stdout as the result's output, and its stderr apart (minus timeout's own notice).
+    ) -> _Raw:
+        """One command under `timeout -s KILL`, read against a host-side deadline; its stdout, and
+        its stderr apart (minus timeout's own notice).
 
         reap=True ends the command with `kill -9 -1` inside: docker closes an exec's stream 2 s
         after its process exits even when background children still hold it, so without this a
@@ -344,8 +356,7 @@ class DockerSandbox:
                     self._kill_all()  # setsid'd or background leftovers of the timed-out command
         except (docker.errors.NotFound, RuntimeError):  # removed (or closed) from another thread
             exit_code, note = 137, note + "\n[sandbox: the container was removed while the command ran]\n"
-        text = out.bytes().decode("utf-8", errors="replace") + note
-        return ExecResult(text, exit_code, timed_out, time.monotonic() - start), errtext
+        return _Raw(out.bytes() + note.encode(), errtext, exit_code, timed_out, time.monotonic() - start)
 
     def _kill_all(self) -> bool:
         """`kill -9 -1` inside (a shell builtin: minimal images have no kill binary). False if wedged."""
