@@ -52,11 +52,11 @@ def execute(action: Action, sandbox: Sandbox, editor: Editor, timeout: float) ->
             case View(path, view_range):
                 return view(sandbox, editor.resolve(path), view_range, timeout)
             case Create(path, file_text):
-                return create(sandbox, editor, editor.resolve(path), file_text, timeout)
+                return create(sandbox, editor, editor.resolve(path), file_text)
             case StrReplace(path, old_str, new_str):
-                return str_replace(sandbox, editor, editor.resolve(path), old_str, new_str, timeout)
+                return str_replace(sandbox, editor, editor.resolve(path), old_str, new_str)
             case Insert(path, insert_line, new_str):
-                return insert(sandbox, editor, editor.resolve(path), insert_line, new_str, timeout)
+                return insert(sandbox, editor, editor.resolve(path), insert_line, new_str)
             case UndoEdit(path):
                 return undo_edit(sandbox, editor, editor.resolve(path), timeout)
             case ToolCall(name):
@@ -78,20 +78,22 @@ def run_bash(sandbox: Sandbox, command: str, timeout: float, workdir: str) -> st
     return out if out.strip() else "Your command ran successfully and did not produce any output."
 
 
-def _kind(sandbox: Sandbox, path: str, timeout: float) -> str:
-    """'file', 'dir' or 'none': one round trip, so a view or edit never guesses from an exception."""
-    q = shlex.quote(path)
-    r = sandbox.exec(f"if [ -d {q} ]; then echo dir; elif [ -f {q} ]; then echo file; else echo none; fi", timeout=timeout)
-    return r.output.strip().splitlines()[-1] if r.output.strip() else "none"
+def _read(sandbox: Sandbox, path: str) -> str | None:
+    """The file's text, or None when it does not exist. One round trip: both sandboxes raise
+    FileNotFoundError for a missing path and IsADirectoryError for a folder."""
+    try:
+        return sandbox.read_file(path)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ToolError(f"{path} is a directory; this command needs a file") from None
 
 
-def _require_file(sandbox: Sandbox, path: str, timeout: float) -> str:
-    kind = _kind(sandbox, path, timeout)
-    if kind == "dir":
-        raise ToolError(f"{path} is a directory; this command needs a file")
-    if kind == "none":
+def _require_file(sandbox: Sandbox, path: str) -> str:
+    text = _read(sandbox, path)
+    if text is None:
         raise ToolError(f"the path {path} does not exist")
-    return sandbox.read_file(path)
+    return text
 
 
 def file_lines(text: str) -> list[str]:
@@ -106,16 +108,16 @@ def numbered(lines: list[str], first_line: int = 1) -> str:
 
 
 def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeout: float) -> str:
-    kind = _kind(sandbox, path, timeout)
-    if kind == "none":
-        raise ToolError(f"the path {path} does not exist")
-    if kind == "dir":
+    try:
+        text = _require_file(sandbox, path)
+    except ToolError:
+        if sandbox.exec(f"test -d {shlex.quote(path)}", timeout=timeout).exit_code != 0:
+            raise
         if view_range is not None:
-            raise ToolError("view_range is not allowed when path points to a directory")
-        q = shlex.quote(path)
-        listing = sandbox.exec(f"find {q} -maxdepth 2 -not -path '*/.*' | sort", timeout=timeout).output
+            raise ToolError("view_range is not allowed when path points to a directory") from None
+        listing = sandbox.exec(f"find {shlex.quote(path)} -maxdepth 2 -not -path '*/.*' | sort", timeout=timeout).output
         return f"Here's the files and directories up to 2 levels deep in {path}, excluding hidden items:\n{listing}"
-    lines = file_lines(sandbox.read_file(path))
+    lines = file_lines(text)
     first, last = 1, len(lines)
     if view_range is not None:
         first, last = view_range
@@ -145,20 +147,15 @@ def _write(sandbox: Sandbox, editor: Editor, path: str, old: str | None, new: st
     editor.history.setdefault(path, []).append(old)
 
 
-def create(sandbox: Sandbox, editor: Editor, path: str, file_text: str, timeout: float) -> str:
-    kind = _kind(sandbox, path, timeout)
-    if kind != "none":
+def create(sandbox: Sandbox, editor: Editor, path: str, file_text: str) -> str:
+    if _read(sandbox, path) is not None:
         raise ToolError(f"{path} already exists; `create` cannot overwrite files (use str_replace)")
-    parent = posixpath.dirname(path)
-    made = sandbox.exec(f"mkdir -p {shlex.quote(parent)}", timeout=timeout)
-    if made.exit_code != 0:
-        raise ToolError(f"cannot create the folder {parent}: {made.output.strip()}")
-    _write(sandbox, editor, path, None, file_text)
+    _write(sandbox, editor, path, None, file_text)  # sandboxes create missing parent folders
     return f"File created successfully at: {path}"
 
 
-def str_replace(sandbox: Sandbox, editor: Editor, path: str, old_str: str, new_str: str, timeout: float) -> str:
-    text = _require_file(sandbox, path, timeout)
+def str_replace(sandbox: Sandbox, editor: Editor, path: str, old_str: str, new_str: str) -> str:
+    text = _require_file(sandbox, path)
     count = text.count(old_str) if old_str else 0
     if count == 0:
         raise ToolError(f"no replacement was performed: old_str did not appear verbatim in {path}")
@@ -175,8 +172,8 @@ def str_replace(sandbox: Sandbox, editor: Editor, path: str, old_str: str, new_s
     return _snippet(path, new_text, first, first + new_str.count("\n"))
 
 
-def insert(sandbox: Sandbox, editor: Editor, path: str, insert_line: int, new_str: str, timeout: float) -> str:
-    text = _require_file(sandbox, path, timeout)
+def insert(sandbox: Sandbox, editor: Editor, path: str, insert_line: int, new_str: str) -> str:
+    text = _require_file(sandbox, path)
     lines = text.split("\n")
     n = len(file_lines(text))
     if not 0 <= insert_line <= n:

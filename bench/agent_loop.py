@@ -81,8 +81,8 @@ def script(root: Path, steps: int) -> list[str]:
     return [cycle[i % len(cycle)] for i in range(steps - 1)] + [render_answer("done", render_xml(Submit()))]
 
 
-def measure(steps: int, obs_chars: int, out_dir: Path) -> dict[str, float]:
-    src = out_dir / f"src-{steps}-{obs_chars}"
+def measure(steps: int, obs_chars: int, out_dir: Path, rep: int) -> dict[str, float]:
+    src = out_dir / f"src-{steps}-{obs_chars}-{rep}"
     src.mkdir()
     (src / "mod.py").write_text("".join(f"def f{i}():\n    return {i}\n\n" for i in range(obs_chars // 30)) + "def g():\n    return 1\n")
     (src / "big.txt").write_text(("x" * 99 + "\n") * (obs_chars // 100))
@@ -90,7 +90,7 @@ def measure(steps: int, obs_chars: int, out_dir: Path) -> dict[str, float]:
         policy = TimedPolicy(script(sb.inner.root, steps))
         config = AgentConfig(step_limit=steps + 1, workdir=sb.inner.workdir)
         t = time.perf_counter()
-        result = run_agent(policy, sb, "The module is wrong. " * 40, config=config, out=out_dir / f"run-{steps}-{obs_chars}.jsonl")
+        result = run_agent(policy, sb, "The module is wrong. " * 40, config=config, out=out_dir / f"run-{steps}-{obs_chars}-{rep}.jsonl")
         total = time.perf_counter() - t
         assert result.exit_status == "submitted", result.trajectory.metadata
         baseline = statistics.median(_timed_true(sb.inner) for _ in range(20))
@@ -108,12 +108,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, nargs="+", default=[10, 50, 100])
     ap.add_argument("--obs-chars", type=int, nargs="+", default=[2000, 8000])
+    ap.add_argument("--repeats", type=int, default=3, help="runs per cell; the median is shown")
     args = ap.parse_args()
     print(f"{'steps':>6} {'obs chars':>9} {'overhead/step':>14} {'sandbox/step':>13} {'baseline exec':>14} {'overhead/baseline':>18}")
     with tempfile.TemporaryDirectory() as tmp:
         for steps in args.steps:
             for obs in args.obs_chars:
-                m = measure(steps, obs, Path(tmp))
+                runs = [measure(steps, obs, Path(tmp), r) for r in range(args.repeats)]
+                m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
                 print(f"{steps:>6} {obs:>9} {m['overhead'] * 1e3:>11.2f} ms {m['sandbox'] / steps * 1e3:>10.2f} ms "
                       f"{m['baseline'] * 1e3:>11.2f} ms {m['overhead'] / m['baseline']:>17.2f}x")
 

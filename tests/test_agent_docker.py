@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from unidiff import PatchSet
 
 from swesrl.cli import app
-from swesrl.trajectories import Bash, StrReplace, Submit, Trajectory
+from swesrl.trajectories import Bash, Create, StrReplace, Submit, Trajectory, View
 from swesrl.trajectories.readers import read_trajectories
 from swesrl.trajectories.schema import Step
 
@@ -53,6 +53,9 @@ def test_agent_run_on_a_local_git_repo(tmp_path):
         Step("look", Bash("cat calc.py"), ""),
         Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
         Step("check", Bash("python3 -c 'import calc; print(calc.add(2, 3))'"), ""),
+        Step("list", View("/testbed"), ""),
+        Step("typo", View("/testbed/nope.py"), ""),
+        Step("test", Create("/testbed/tests/test_calc.py", "from calc import add\n"), ""),
         Step("done", Submit(), ""),
     ])
     (tmp_path / "expert.jsonl").write_text(json.dumps(expert.to_dict()) + "\n")
@@ -66,6 +69,9 @@ def test_agent_run_on_a_local_git_repo(tmp_path):
     assert run.metadata["exit_status"] == "submitted"
     assert run.steps[0].observation == "def add(a, b):\n    return a - b\n"  # ran in the container's /testbed
     assert run.steps[2].observation.strip() == "5"
+    assert "/testbed/calc.py" in run.steps[3].observation and "/testbed/.git" not in run.steps[3].observation
+    assert run.steps[4].observation == "ERROR: the path /testbed/nope.py does not exist"
+    assert "+++ b/tests/test_calc.py" in run.final_patch
     assert leftover_containers(run_id) == []
 
 
