@@ -87,6 +87,8 @@ def _read(sandbox: Sandbox, path: str) -> str | None:
         return None
     except IsADirectoryError:
         raise ToolError(f"{path} is a directory; this command needs a file") from None
+    except OSError as e:  # permissions, a dangling link: the model can try another path
+        raise ToolError(str(e)) from None
 
 
 def _require_file(sandbox: Sandbox, path: str) -> str:
@@ -143,7 +145,10 @@ def _snippet(path: str, text: str, center_first: int, center_last: int) -> str:
 
 
 def _write(sandbox: Sandbox, editor: Editor, path: str, old: str | None, new: str) -> None:
-    sandbox.write_file(path, new)
+    try:
+        sandbox.write_file(path, new)
+    except OSError as e:
+        raise ToolError(str(e)) from None
     editor.history.setdefault(path, []).append(old)
 
 

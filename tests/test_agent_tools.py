@@ -83,3 +83,10 @@ def test_insert_at_the_end_keeps_the_final_newline(sb):
     out = run(sb, Insert("pkg/mod.py", 9, "x = 2"))
     assert sb.read_file("pkg/mod.py") == TEXT + "x = 2\n"
     assert out.splitlines()[-2] == "    10\tx = 2"  # the snippet has no phantom empty line
+
+
+def test_unreadable_and_unwritable_paths_are_error_observations(sb):
+    (sb.root / "pkg" / "blocker").write_text("a file, not a folder")
+    assert run(sb, Create("pkg/blocker/x.py", "x = 1\n")).startswith("ERROR: ")
+    (sb.root / "dangling").symlink_to(sb.root / "missing-target")
+    assert run(sb, StrReplace("dangling", "a", "b")) == f"ERROR: the path {sb.workdir}/dangling does not exist"
