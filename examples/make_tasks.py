@@ -20,29 +20,20 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from swesrl.sandbox.images import RepoSource, prepare_repo
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "tasks" / "tasks.jsonl"
-CACHE = Path(os.environ.get("SWESRL_SDIST_CACHE", Path(tempfile.gettempdir()) / "swesrl-sdists"))
+VENVS = Path(tempfile.gettempdir()) / "swesrl-task-venvs"  # one per package set, reused between runs
 
 PYTEST = ["pytest==8.3.5", "iniconfig==2.3.1", "packaging==26.4", "pluggy==1.7.0"]
 SETUPTOOLS = ["setuptools==80.9.0"]
 FLIT = ["flit_core==4.2.0"]
 INSTALL = "python -m pip install --no-deps --no-build-isolation -e ."
-
-# The base commit is made the way the sandbox makes it: fixed identity and date, so it is deterministic.
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "swesrl",
-    "GIT_AUTHOR_EMAIL": "swesrl@localhost",
-    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+00:00",
-    "GIT_COMMITTER_NAME": "swesrl",
-    "GIT_COMMITTER_EMAIL": "swesrl@localhost",
-    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+00:00",
-}
 
 Edit = tuple[str, str, str]  # (path, old text, new text): old must occur exactly once
 
@@ -423,30 +414,9 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = No
     return proc.stdout
 
 
-def fetch_sdist(dist: str) -> Path:
-    """The sdist from PyPI, downloaded once into CACHE."""
-    name, version = dist.split("==")
-    folder = CACHE / dist
-    found = sorted(folder.glob("*.tar.gz")) if folder.is_dir() else []
-    if not found:
-        folder.mkdir(parents=True, exist_ok=True)
-        run([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", dist, "-d", str(folder)])
-        found = sorted(folder.glob("*.tar.gz"))
-    if len(found) != 1:
-        raise RuntimeError(f"expected one sdist for {dist} in {folder}, found {found}")
-    return found[0]
-
-
 def git(tree: Path, *args: str) -> str:
-    return run(["git", "-c", "safe.directory=*", *args], cwd=tree, env=GIT_IDENTITY)
-
-
-def extract(sdist: Path, dest: Path) -> Path:
-    """The sdist's single top folder, extracted into dest (owner reset: we may be root)."""
-    with tarfile.open(sdist) as tar:
-        tar.extractall(dest, filter="data")
-    (top,) = list(dest.iterdir())
-    return top
+    return run(["git", "-c", "safe.directory=*", "-c", "user.name=swesrl", "-c", "user.email=swesrl@localhost", *args],
+               cwd=tree)
 
 
 def apply_edits(tree: Path, edits: list[Edit], what: str) -> None:
@@ -463,13 +433,6 @@ def diff(tree: Path) -> str:
     if not out.strip():
         raise RuntimeError(f"{tree}: empty diff")
     return out
-
-
-def commit_base(tree: Path) -> str:
-    git(tree, "init", "-q")
-    git(tree, "add", "-A")
-    git(tree, "commit", "-q", "--no-gpg-sign", "-m", "base")
-    return git(tree, "rev-parse", "HEAD").strip()
 
 
 def venv(packages: list[str], root: Path) -> Path:
@@ -499,17 +462,13 @@ def node_ids(python: Path, tree: Path, test_files: list[str]) -> set[str]:
 
 
 def build(spec: Spec, work: Path) -> dict:
-    sdist = fetch_sdist(spec.dist)
-    pristine = extract(sdist, work / "pristine")
-    git(pristine, "init", "-q")
-    git(pristine, "add", "-A")
-    git(pristine, "commit", "-q", "-m", "sdist")
+    # The sandbox's own preparation (sdist from PyPI, fixed-identity commit), so base_commit matches its images.
+    pristine = work / "pristine"
+    prepare_repo(RepoSource("sdist", spec.dist), pristine)
     apply_edits(pristine, spec.bug, f"{spec.instance_id} bug")
     bug_patch = diff(pristine)
-
-    tree = extract(sdist, work / "tree")
-    apply_edits(tree, spec.bug, f"{spec.instance_id} bug")
-    base_commit = commit_base(tree)
+    tree = work / "tree"
+    base_commit = prepare_repo(RepoSource("sdist", spec.dist, patch=bug_patch), tree)
     apply_edits(tree, spec.tests, f"{spec.instance_id} tests")
     test_patch = diff(tree)
     git(tree, "checkout", "-q", "--", ".")
@@ -518,9 +477,9 @@ def build(spec: Spec, work: Path) -> dict:
     apply_edits(tree, spec.tests, f"{spec.instance_id} tests")  # now tests + fix
 
     test_files = sorted({line[6:] for line in test_patch.splitlines() if line.startswith("+++ b/")})
-    python = venv(spec.packages, CACHE / ("venv-" + "-".join(sorted(p.split("==")[0] for p in spec.packages))))
+    python = venv(spec.packages, VENVS / "-".join(sorted(p.split("==")[0] for p in spec.packages)))
     run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."], cwd=tree,
-        env=spec.env)
+        env={"SETUPTOOLS_SCM_PRETEND_VERSION": spec.dist.partition("==")[2], **spec.env})
     after = statuses(test_log(python, tree, spec.test_cmd, test_files))
     git(tree, "checkout", "-q", "--", *sorted({e[0] for e in spec.fix}))
     before = statuses(test_log(python, tree, spec.test_cmd, test_files))
