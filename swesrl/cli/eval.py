@@ -1,7 +1,197 @@
-"""`swesrl eval ...`."""
+"""`swesrl eval ...`: evaluate SWE-bench predictions in fresh containers; validate tasks with their gold patch."""
 
 from __future__ import annotations
 
-import typer
+import statistics
+from pathlib import Path
 
-app = typer.Typer(help="(in progress)", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="SWE-bench evaluation: run predictions' patches against the tasks' tests in Docker.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+REPOS_DIR = typer.Option(None, "--repos-dir", help="Folder of repository sources: <instance_id>.tar.gz or <owner>__<name>.git mirrors.")
+IMAGE_TEMPLATE = typer.Option(None, "--image-template", help="Use this image when it exists locally, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest'.")
+BASE_IMAGE = typer.Option(None, "--base-image", help="Base image for environments (default: swesrl's Debian base, built locally).")
+TIMEOUT = typer.Option(1800.0, "--timeout", help="Seconds for one instance, container start to graded log (image build excluded).")
+START_TIMEOUT = typer.Option(120.0, "--start-timeout", help="Seconds for a container to start.")
+COMMAND_TIMEOUT = typer.Option(300.0, "--command-timeout", help="Seconds for one setup command (e.g. applying the patch).")
+
+
+def _load_tasks(path: str, repos_dir: Path | None):
+    from swesrl.eval.tasks import TaskError, load_tasks
+
+    errors: list[TaskError] = []
+    try:
+        tasks = load_tasks(path, errors=errors)
+    except TaskError as e:
+        err.print(f"[red]cannot read tasks:[/] {e}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    for e in errors:
+        err.print(f"[yellow]skipped task:[/] {e}", highlight=False)
+    if not tasks:
+        err.print(f"[red]no usable tasks in {path}[/]")
+        raise typer.Exit(1)
+    if repos_dir is not None and not repos_dir.is_dir():
+        err.print(f"[red]--repos-dir {repos_dir} is not a folder[/]")
+        raise typer.Exit(1)
+    return tasks
+
+
+def _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed=0):
+    from swesrl.eval.evaluate import EvalOptions, Timeouts
+
+    return EvalOptions(
+        repos_dir=str(repos_dir) if repos_dir else None, image_template=image_template, base_image=base_image,
+        timeouts=Timeouts(start=start_timeout, command=command_timeout, instance=timeout), seed=seed,
+    )
+
+
+def _summary(report) -> None:
+    """One screen: counts by outcome, the resolve rate, where time went, and what went wrong."""
+    s = report.summary
+    table = Table(title=f"run {s['run_id']}", show_header=True)
+    table.add_column("outcome")
+    table.add_column("instances", justify="right")
+    for label, key in (("total", "total_instances"), ("submitted", "submitted_instances"), ("completed", "completed_instances"),
+                       ("resolved", "resolved_instances"), ("unresolved", "unresolved_instances")):
+        table.add_row(label, str(s[key]))
+    table.add_row("  of which patch failed", str(len(s["patch_failed_ids"])))
+    table.add_row("empty patch", str(s["empty_patch_instances"]))
+    table.add_row("error (infrastructure)", str(s["error_instances"]))
+    table.add_row("reused from an earlier run", str(len(report.reused)))
+    out.print(table)
+    submitted = max(1, s["submitted_instances"])
+    out.print(f"resolved {s['resolved_instances']}/{s['submitted_instances']} submitted ({100 * s['resolved_instances'] / submitted:.1f}%), "
+              f"{s['resolved_instances']}/{s['total_instances']} of all tasks")
+    phases = {}
+    for t in s["timings"].values():
+        for k, v in t.items():
+            phases.setdefault(k, []).append(v)
+    if phases:
+        out.print("median seconds: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in phases.items()))
+    shown = [iid for iid in s["error_ids"] + s["patch_failed_ids"]][:8]
+    for iid in shown:
+        out.print(f"  [dim]{iid}:[/] {s['reasons'].get(iid, '')[:160]}", highlight=False)
+    for e in s["prediction_errors"][:5]:
+        out.print(f"  [yellow]prediction:[/] {e}", highlight=False)
+    if len(s["prediction_errors"]) > 5:
+        out.print(f"  ... {len(s['prediction_errors']) - 5} more prediction errors in the report")
+    out.print(f"report: {report.path}")
+
+
+@app.command()
+def patches(
+    tasks: str = typer.Option(..., "--tasks", help="Tasks: JSON, JSONL, CSV, Parquet, or a `datasets` name."),
+    predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
+    run_id: str = typer.Option(..., "--run-id", help="Results go to RUNS_DIR/RUN_ID; rerunning resumes."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Instances evaluated at once."),
+    redo: bool = typer.Option(False, "--redo", help="Re-evaluate instances that already have a valid result."),
+    repos_dir: Path | None = REPOS_DIR,
+    image_template: str | None = IMAGE_TEMPLATE,
+    base_image: str | None = BASE_IMAGE,
+    timeout: float = TIMEOUT,
+    start_timeout: float = START_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+    seed: int = typer.Option(0, "--seed", help="PYTHONHASHSEED for the tests."),
+    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders live."),
+    prune: str | None = typer.Option(None, "--prune", help="'instance': remove instance images afterwards (base and environment images stay)."),
+    min_free_gb: float = typer.Option(5.0, "--min-free-gb", help="Refuse to build images with less free disk than this."),
+) -> None:
+    """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
+
+    Writes RUNS_DIR/RUN_ID/<instance_id>/{model.patch,test_output.txt,report.json} and RUNS_DIR/RUN_ID/report.json
+    (SWE-bench's report fields). A rerun with the same run id skips instances whose result is still valid
+    (same task, image spec, patch, timeouts and seed) and redoes the rest.
+
+    Example: swesrl eval patches --tasks tasks.jsonl --predictions preds.jsonl --run-id try1 --repos-dir repos/ --workers 2
+    """
+    from swesrl.eval.evaluate import evaluate_predictions
+    from swesrl.eval.predictions import load_predictions
+
+    if prune not in (None, "instance"):
+        raise typer.BadParameter("only 'instance' is supported", param_hint="--prune")
+    task_list = _load_tasks(tasks, repos_dir)
+    try:
+        preds, pred_errors = load_predictions(predictions)
+    except (OSError, ValueError) as e:
+        err.print(f"[red]cannot read predictions:[/] {e}", highlight=False)
+        raise typer.Exit(1) from None
+    for e in pred_errors:
+        err.print(f"[yellow]prediction problem:[/] {e}", highlight=False)
+    known = {t.instance_id for t in task_list}
+    n = sum(p.instance_id in known for p in preds)
+    counts = {"done": 0, "resolved": 0}
+
+    with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        bar = progress.add_task("eval", total=n, rate="")
+
+        def on_result(result, reused: bool) -> None:
+            counts["done"] += 1
+            counts["resolved"] += result.resolved
+            rate = f"resolved {counts['resolved']}/{counts['done']} ({100 * counts['resolved'] / counts['done']:.0f}%)"
+            progress.update(bar, advance=1, rate=rate)
+            if not reused:
+                progress.console.print(f"[dim]{result.instance_id}: {result.status}[/] {result.reason[:100]}", highlight=False)
+
+        try:
+            report = evaluate_predictions(
+                task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
+                options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed),
+                prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
+            )
+        except RuntimeError as e:  # no daemon, no disk: nothing could be evaluated
+            err.print(f"[red]{e}[/]", highlight=False)
+            raise typer.Exit(1) from None
+    _summary(report)
+
+
+@app.command()
+def validate(
+    tasks: str = typer.Argument(..., help="Tasks: JSON, JSONL, CSV, Parquet, or a `datasets` name."),
+    repos_dir: Path | None = REPOS_DIR,
+    image_template: str | None = IMAGE_TEMPLATE,
+    base_image: str | None = BASE_IMAGE,
+    timeout: float = TIMEOUT,
+    start_timeout: float = START_TIMEOUT,
+    command_timeout: float = COMMAND_TIMEOUT,
+    instance: list[str] = typer.Option([], "--instance", help="Only these instance ids (repeatable)."),
+) -> None:
+    """Check tasks: the gold patch must resolve each one, and the unpatched tree (tests run) must not.
+
+    Prints a table; exits 1 when any task fails validation.
+
+    Example: swesrl eval validate examples/tasks/tasks.jsonl
+    """
+    from swesrl.eval.evaluate import validate_tasks, validation_ok
+
+    task_list = _load_tasks(tasks, repos_dir)
+    if instance:
+        task_list = [t for t in task_list if t.instance_id in set(instance)]
+        if not task_list:
+            err.print("[red]no task matches --instance[/]")
+            raise typer.Exit(1)
+    table = Table("instance", "gold patch", "unpatched", "valid", "why")
+
+    def on_result(task, gold, empty) -> None:
+        ok = validation_ok(gold, empty)
+        why = "" if ok else (gold.reason if gold.status != "resolved" else empty.reason or f"unpatched: {empty.status}")
+        table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]", why[:120])
+        err.print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
+
+    try:
+        results = validate_tasks(task_list, options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout),
+                                 on_result=on_result)
+    except RuntimeError as e:
+        err.print(f"[red]{e}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(table)
+    bad = [t.instance_id for t, g, e in results if not validation_ok(g, e)]
+    out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid")
+    if bad:
+        raise typer.Exit(1)
