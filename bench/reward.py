@@ -11,63 +11,33 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from rapidfuzz.distance import Indel
 
 from swesrl.training.rewards import srl_reward, srl_reward_func
 from swesrl.training.seqmatch import BACKENDS, FAST_BACKEND
-from swesrl.trajectories.actions import ActionError, from_openai, parse_xml, render_xml
+from swesrl.trajectories.actions import render_xml
 from swesrl.trajectories.answer import render_answer
+from swesrl.trajectories.readers import read_trajectories
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "trajectories"
 
 
-def _openai_calls(messages: list[dict]) -> Iterator[dict]:
-    for m in messages:
-        if m.get("role") == "assistant":
-            yield from m.get("tool_calls") or []
-
-
-def _trajectory_calls(path: Path) -> Iterator[list]:
-    """Yield one list of raw actions (openai calls or XML text) per trajectory in a file."""
-    if path.parent.name == "swe-smith-ft":
-        for line in path.read_text().splitlines():
-            msgs = json.loads(line)["messages"]
-            yield [m["content"][m["content"].find("<function="):] for m in msgs
-                   if m["role"] == "assistant" and "<function=" in m["content"]]
-    elif path.parent.name == "openhands-fncall":
-        d = json.loads(path.read_text())
-        final = d["fncall_response"]["choices"][0]["message"]
-        yield list(_openai_calls([*d["fncall_messages"], final]))
-    elif path.parent.name == "swe-agent" and not path.name.startswith("v0_"):
-        yield list(_openai_calls(json.loads(path.read_text())["history"]))
-    elif path.parent.name == "swe-gym-openhands":
-        for line in path.read_text().splitlines():
-            yield list(_openai_calls(json.loads(line)["messages"]))
-
-
 def real_trajectory_actions(data: Path = DEFAULT_DATA) -> list[list[str]]:
-    """Canonical action texts, one list per real trajectory (calls that are not Actions skipped)."""
+    """Canonical action texts, one list per real trajectory (steps without an Action skipped)."""
     out = []
-    for path in sorted(p for p in data.rglob("*") if p.is_file()):
-        for calls in _trajectory_calls(path):
-            texts = []
-            for c in calls:
-                try:
-                    texts.append(render_xml(parse_xml(c) if isinstance(c, str) else from_openai(c)))
-                except ActionError:
-                    continue
-            if len(texts) > 1:
-                out.append(texts)
+    for traj in read_trajectories(data):
+        texts = [render_xml(s.action) for s in traj.steps if s.action is not None]
+        if len(texts) > 1:
+            out.append(texts)
     return out
 
 
-def real_step_pairs(data: Path = DEFAULT_DATA, n: int | None = None, seed: int = 0) -> list[tuple[str, str]]:
+def real_step_pairs(data: Path = DEFAULT_DATA, seed: int = 0) -> list[tuple[str, str]]:
     """(model-side, expert) pairs: each step vs the next one and vs a random step of its trajectory."""
     rng = random.Random(seed)
     pairs = []
@@ -76,7 +46,7 @@ def real_step_pairs(data: Path = DEFAULT_DATA, n: int | None = None, seed: int =
             pairs.append((texts[(k + 1) % len(texts)], t))
             pairs.append((rng.choice(texts), t))
     rng.shuffle(pairs)
-    return pairs[:n] if n else pairs
+    return pairs
 
 
 def real_groups(data: Path = DEFAULT_DATA, g: int = 8, seed: int = 0) -> list[tuple[list[str], str]]:
