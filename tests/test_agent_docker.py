@@ -109,25 +109,77 @@ def tiny_model(tmp_path_factory):
     return init_tiny_model(tmp_path_factory.mktemp("tiny"), vocab="local")
 
 
-def first_task_id() -> str:
-    return json.loads(TASKS.read_text().splitlines()[0])["instance_id"]
+GOLD = """diff --git a/calc.py b/calc.py
+--- a/calc.py
++++ b/calc.py
+@@ -1,2 +1,2 @@
+ def add(a, b):
+-    return a - b
++    return a + b
+"""
+TEST_PATCH = """diff --git a/test_calc.py b/test_calc.py
+--- a/test_calc.py
++++ b/test_calc.py
+@@ -3,3 +3,7 @@ from calc import add
+ 
+ def test_zero():
+     assert add(0, 0) == 0
++
++
++def test_add():
++    assert add(2, 3) == 5
+"""
+
+
+@pytest.fixture
+def calc_tasks(tmp_path) -> Path:
+    """A one-task SWE-bench-format file over a folder repo, in the bundled tasks' environment (shared image)."""
+    (tmp_path / "calc").mkdir()
+    (tmp_path / "calc" / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    (tmp_path / "calc" / "test_calc.py").write_text("from calc import add\n\n\ndef test_zero():\n    assert add(0, 0) == 0\n")
+    packages = json.loads(TASKS.read_text().splitlines()[0])["environment"]["python_packages"]
+    task = {"instance_id": "calc-1", "repo": "me/calc", "base_commit": "unknown", "problem_statement": "add(2, 3) returns -1",
+            "patch": GOLD, "test_patch": TEST_PATCH, "FAIL_TO_PASS": ["test_calc.py::test_add"],
+            "PASS_TO_PASS": ["test_calc.py::test_zero"], "test_cmd": "pytest -rA",
+            "environment": {"python_packages": packages, "repo": {"kind": "dir", "location": "calc"}, "install_commands": []}}
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task) + "\n")
+    return path
+
+
+def test_replay_on_a_task_is_graded_resolved_and_a_rerun_redoes_nothing(calc_tasks, tmp_path):
+    expert = Trajectory("calc-expert", "add subtracts", [
+        Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
+        Step("done", Submit(), ""),
+    ], instance_id="calc-1")
+    (tmp_path / "expert.jsonl").write_text(json.dumps(expert.to_dict()) + "\n")
+    run_id = f"test-replay-{uuid.uuid4().hex[:6]}"
+    args = ["eval", "run", "--tasks", str(calc_tasks), "--model", f"replay:{tmp_path / 'expert.jsonl'}",
+            "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"), "--workers", "2"]
+    assert "1/1 resolved" in invoke(args).stdout
+    [run] = list(read_trajectories(tmp_path / "runs" / run_id / "trajectories"))
+    assert run.outcome == "resolved" and run.final_patch == GOLD.replace("--- a/calc.py", "index 12ee743..4693ad3 100644\n--- a/calc.py")
+    preds = [json.loads(line) for line in (tmp_path / "runs" / run_id / "predictions.jsonl").read_text().splitlines()]
+    assert preds == [{"instance_id": "calc-1", "model_name_or_path": f"replay:{tmp_path / 'expert.jsonl'}", "model_patch": run.final_patch}]
+    again = invoke(args)
+    assert "(finished earlier)" in again.output and "(kept)" in again.output
+    assert leftover_containers(run_id) == []
 
 
 @pytest.mark.slow
-def test_tiny_model_runs_a_bundled_task_and_is_graded_unresolved(tmp_path, tiny_model):
+def test_tiny_model_runs_a_task_and_is_graded_unresolved(calc_tasks, tmp_path, tiny_model):
     run_id = f"test-tiny-{uuid.uuid4().hex[:6]}"
-    iid = first_task_id()
-    result = invoke(["eval", "run", "--tasks", str(TASKS), "-i", iid, "--model", f"hf:{tiny_model}",
-                     "--run-id", run_id, "--runs-dir", str(tmp_path), "--step-limit", "3", "--max-new-tokens", "16",
+    result = invoke(["eval", "run", "--tasks", str(calc_tasks), "--model", f"hf:{tiny_model}", "--run-id", run_id,
+                     "--runs-dir", str(tmp_path / "runs"), "--step-limit", "3", "--max-new-tokens", "16",
                      "--temperature", "1.0", "--seed", "0", "--max-format-errors", "5"])
     assert "0/1 resolved" in result.stdout
-    [run] = list(read_trajectories(tmp_path / run_id / "trajectories"))
+    [run] = list(read_trajectories(tmp_path / "runs" / run_id / "trajectories"))
     assert run.metadata["exit_status"] == "step_limit" and len(run.steps) == 3
     assert all(s.action_error for s in run.steps) and run.outcome == "unresolved"
-    report = json.loads((tmp_path / run_id / "report.json").read_text())
+    report = json.loads((tmp_path / "runs" / run_id / "report.json").read_text())
     # a random model edits nothing: the evaluator grades the empty patch as such, not as an infrastructure error
     assert report["resolved_instances"] == 0 and report["error_instances"] == 0
-    assert report["empty_patch_ids"] + report["unresolved_ids"] == [iid]
+    assert report["empty_patch_ids"] + report["unresolved_ids"] == ["calc-1"]
 
 
 def search_replace_from(patch: str) -> str:
@@ -141,17 +193,13 @@ def search_replace_from(patch: str) -> str:
     return "<think>\nThe gold fix.\n</think>\n" + "\n".join(blocks)
 
 
-@pytest.mark.slow
-def test_oracle_mode_with_an_openai_compatible_server(tmp_path):
+def test_oracle_mode_answered_by_an_openai_compatible_server(calc_tasks, tmp_path):
     from test_policies import ScriptedServer, chat  # pytest puts tests/ on sys.path
 
-    task = json.loads(TASKS.read_text().splitlines()[0])
     run_id = f"test-oracle-{uuid.uuid4().hex[:6]}"
-    with ScriptedServer([(429, {"error": "busy"}), (200, chat(search_replace_from(task["patch"])))]) as srv:
-        result = invoke(["eval", "run", "--tasks", str(TASKS), "-i", task["instance_id"], "--mode", "oracle",
-                         "--model", f"openai:served-model@{srv.url}", "--run-id", run_id,
-                         "--runs-dir", str(tmp_path)])
+    with ScriptedServer([(429, {"error": "busy"}), (200, chat(search_replace_from(GOLD)))]) as srv:
+        result = invoke(["eval", "run", "--tasks", str(calc_tasks), "--mode", "oracle", "--model",
+                         f"openai:served-model@{srv.url}", "--run-id", run_id, "--runs-dir", str(tmp_path / "runs")])
     prompt = srv.requests[-1]["body"]["messages"][1]["content"]
-    for f in PatchSet(task["patch"]):
-        assert f"### {f.path}\n```\n" in prompt  # the gold patch's files, in full
+    assert "### calc.py\n```\ndef add(a, b):\n    return a - b\n" in prompt  # the gold patch's file, in full
     assert "1/1 resolved" in result.stdout
