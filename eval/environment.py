@@ -85,6 +85,8 @@ def ensure_task_image(
     """The image tag to run the task in: its prebuilt image; else the template's image when it exists
     locally; else built (or found cached) from the task's spec."""
     if task.image:
+        if not image_exists(task.image):  # offline first: never a surprise pull from a registry
+            raise TaskEnvironmentError(f"{task.instance_id}: image {task.image} does not exist locally (docker pull or load it first)")
         return task.image
     if task.environment is None and image_template:  # only the user's prebuilt images can serve
         name = image_template.format(instance_id=task.instance_id)
