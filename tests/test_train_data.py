@@ -77,8 +77,8 @@ def test_bad_rows_are_skipped_and_wrong_files_named(tmp_path):
 
 
 def test_whole_trajectories_become_conversations(tmp_path):
-    from swesrl.trajectories.schema import Step, Trajectory
     from swesrl.training import data as D
+    from swesrl.trajectories.schema import Step, Trajectory
 
     traj = Trajectory("run1", "Fix load().", [Step("Look.", View("/testbed/a.py"), "code"), Step("Done.", Bash("pytest"), "ok")])
     path = tmp_path / "trajs.jsonl"

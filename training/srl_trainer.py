@@ -30,7 +30,14 @@ from trl import GRPOTrainer
 
 from swesrl.trajectories.answer import FormatError, parse_answer
 
-from .dynamic_sampling import PromptStream, concat_batches, group_keep_mask, group_rows, mask_out, take_rows
+from .dynamic_sampling import (
+    PromptStream,
+    concat_batches,
+    group_keep_mask,
+    group_rows,
+    mask_out,
+    take_rows,
+)
 from .rewards import completion_text
 
 
