@@ -119,9 +119,10 @@ def build_trainer(config, reward_funcs=None):
 
             reward_funcs = [srl_reward_func]
         else:
-            from .rlvr import rlvr_reward_func
-
-            reward_funcs = [rlvr_reward_func(config)]
+            raise NotImplementedError(
+                "RLVR's tests-pass reward is not written yet (it will call swesrl.eval.evaluate.evaluate_patch); "
+                "pass reward_funcs to swesrl.training.run.train to run GRPO with your own reward"
+            )
     train = D.drop_long_prompts(D.grpo_dataset(D.load_steps(config.data)), tokenizer, config.max_prompt_tokens)
     return SRLTrainer(reward_funcs=reward_funcs, train_dataset=train, **common)
 
