@@ -203,3 +203,20 @@ def test_oracle_mode_answered_by_an_openai_compatible_server(calc_tasks, tmp_pat
     prompt = srv.requests[-1]["body"]["messages"][1]["content"]
     assert "### calc.py\n```\ndef add(a, b):\n    return a - b\n" in prompt  # the gold patch's file, in full
     assert "1/1 resolved" in result.stdout
+
+
+def test_agent_run_on_one_task(calc_tasks, tmp_path):
+    expert = Trajectory("calc-expert", "add subtracts", [
+        Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
+        Step("check", Bash("python -m pytest -q test_calc.py"), ""),
+        Step("done", Submit(), ""),
+    ], instance_id="calc-1")
+    (tmp_path / "expert.jsonl").write_text(json.dumps(expert.to_dict()) + "\n")
+    out = tmp_path / "calc-1.jsonl"
+    result = invoke(["agent", "run", "--task", "calc-1", "--tasks", str(calc_tasks), "--model",
+                     f"replay:{tmp_path / 'expert.jsonl'}", "--out", str(out)])
+    assert "+    return a + b" in result.stdout
+    [run] = list(read_trajectories(out))
+    assert run.instance_id == "calc-1" and run.repo == "me/calc"
+    assert "1 passed" in run.steps[1].observation  # the task's environment has pytest
+

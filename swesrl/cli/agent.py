@@ -141,9 +141,11 @@ def run(
 
         if not tasks:
             raise typer.BadParameter("--task needs --tasks FILE", param_hint="--tasks")
-        found = [t for t in load_tasks(tasks) if t.instance_id == task]
+        problems: list = []  # other tasks' bad records do not stop this one
+        found = [t for t in load_tasks(tasks, errors=problems) if t.instance_id == task]
         if not found:
-            raise typer.BadParameter(f"{tasks} has no task {task!r}", param_hint="--task")
+            bad = "".join(f"\n  {p}" for p in problems)
+            raise typer.BadParameter(f"{tasks} has no (valid) task {task!r}{bad}", param_hint="--task")
         t = found[0]
         problem, name, instance_id, base_commit, repo_name = t.problem_statement, t.instance_id, t.instance_id, t.base_commit, t.repo
         image = ensure_task_image(t, repos_dir=repos_dir, image_template=image_template, base_image=base_image,

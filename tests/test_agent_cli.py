@@ -1,0 +1,45 @@
+"""`swesrl agent run` and `swesrl eval run`: help and argument errors (no Docker needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from swesrl.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", [["agent", "run"], ["eval", "run"]])
+def test_help_has_an_example(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Example: swesrl" in result.output and "openai:MODEL@BASE_URL" in result.output
+
+
+@pytest.fixture
+def tasks_file(tmp_path):
+    task = {"instance_id": "calc-1", "repo": "me/calc", "base_commit": "abc", "problem_statement": "add subtracts",
+            "FAIL_TO_PASS": ["test_calc.py::test_add"], "PASS_TO_PASS": [], "test_cmd": "pytest -rA"}
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task) + "\n")
+    return path
+
+
+def test_agent_run_argument_errors(tasks_file):
+    neither = runner.invoke(app, ["agent", "run", "--model", "replay"])
+    assert neither.exit_code != 0 and "either --repo" in neither.output
+    unknown = runner.invoke(app, ["agent", "run", "--task", "nope", "--tasks", str(tasks_file), "--model", "replay"])
+    assert unknown.exit_code != 0 and "has no (valid) task 'nope'" in unknown.output
+    no_issue = runner.invoke(app, ["agent", "run", "--repo", str(tasks_file.parent), "--model", "replay"])
+    assert no_issue.exit_code != 0 and "--issue" in no_issue.output
+
+
+def test_eval_run_argument_errors(tasks_file, tmp_path):
+    spec = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "gpt4", "--run-id", "r",
+                               "--runs-dir", str(tmp_path)])
+    assert spec.exit_code != 0 and "unknown model spec 'gpt4'" in spec.output
+    inst = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "replay", "--run-id", "r",
+                               "-i", "other-2", "--runs-dir", str(tmp_path)])
+    assert inst.exit_code != 0 and "other-2" in inst.output
