@@ -23,6 +23,8 @@ class HFPolicy:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(model)
+        if not self.tokenizer.chat_template:
+            raise PolicyError(f"hf:{model}: the tokenizer has no chat template; the agent speaks in chat messages")
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
         self.context_window = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generate at a time: eval workers share the loaded model

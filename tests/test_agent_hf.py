@@ -43,3 +43,20 @@ def test_tiny_model_runs_the_loop_and_its_format_errors_are_fed_back(tiny_model,
     capped = run_agent(policy, repo, "add subtracts",
                        config=AgentConfig(token_limit=300, max_format_errors=10, workdir=repo.workdir))
     assert capped.exit_status == "token_limit" and capped.usage.total_tokens >= 300
+
+
+def test_a_model_without_chat_template_is_refused_clearly(tiny_model, tmp_path):
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    from swesrl.agent.policies import PolicyError
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    tok = AutoTokenizer.from_pretrained(bare)
+    tok.chat_template = None
+    tok.save_pretrained(bare)
+    (bare / "chat_template.jinja").unlink(missing_ok=True)
+    with pytest.raises(PolicyError, match="no chat template"):
+        make_policy(f"hf:{bare}")
