@@ -6,7 +6,7 @@ import typer
 
 from swesrl import __version__
 
-from . import agent, doctor, eval, eval_run, model, report, sandbox, train, traj
+from . import agent, doctor, eval, eval_run, model, quickstart, report, sandbox, train, traj
 
 app = typer.Typer(
     name="swesrl",
@@ -22,6 +22,7 @@ app.add_typer(agent.app, name="agent")
 app.add_typer(train.app, name="train")
 app.add_typer(model.app, name="model")
 app.command("report")(report.report)
+app.command("quickstart")(quickstart.quickstart)
 app.command("doctor")(doctor.doctor)
 
 

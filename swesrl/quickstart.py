@@ -1,0 +1,88 @@
+"""The default run: every pipeline stage on the bundled data, each as the documented command a user can run alone.
+
+bundled expert runs -> step examples -> tiny model -> SFT warm start -> SRL -> the trained agent and the
+expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
+its own process, printed before it runs, so the quickstart is also the tutorial. Stages whose output is
+already there are kept (training) or resume by themselves (evaluation): running it again is cheap.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass(frozen=True)
+class Stage:
+    title: str
+    args: list[str]
+    done: Callable[[], bool] = lambda: False  # output already there: skip
+
+    @property
+    def command(self) -> str:
+        return "swesrl " + shlex.join(self.args)
+
+
+def examples_dir() -> Path:
+    """The bundled tasks and expert runs: beside the package in a source checkout."""
+    if not (EXAMPLES / "tasks" / "tasks.jsonl").is_file():
+        raise FileNotFoundError(f"bundled examples not found at {EXAMPLES}; run the quickstart from a swesrl checkout")
+    return EXAMPLES
+
+
+def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
+    tasks = str(examples / "tasks" / "tasks.jsonl")
+    steps, tiny, sft, srl, evals = out / "steps.jsonl", out / "tiny", out / "sft", out / "srl", out / "eval"
+    trained = lambda d: lambda: (d / "config.json").is_file() and (d / "metrics.jsonl").is_file()  # noqa: E731
+    return [
+        Stage("expert runs -> step examples",
+              ["traj", "split", str(examples / "trajectories" / "expert_runs.jsonl"), "-o", str(steps)]),
+        Stage("a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
+              ["model", "init-tiny", str(tiny), "--corpus", str(steps)], lambda: (tiny / "config.json").is_file()),
+        Stage("SFT warm start (teaches the answer format)",
+              ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft)],
+              trained(sft)),
+        Stage("SRL: GRPO with the step reward and dynamic sampling",
+              ["train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl)],
+              trained(srl)),
+        Stage("the expert replay on the bundled tasks, evaluated in Docker",
+              ["eval", "run", "--tasks", tasks, "--model", "replay", "--run-id", "replay",
+               "--runs-dir", str(evals), "--workers", str(workers)]),
+        Stage("the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
+              ["eval", "run", "--tasks", tasks, "--model", f"hf:{srl}", "--run-id", "srl-tiny",
+               "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "96"]),
+        Stage("the report", ["report", str(out)]),
+    ]
+
+
+def run_quickstart(out: Path, workers: int = 2, console: Console | None = None) -> Path:
+    """Run every stage; stop at the first that fails, saying which command to rerun. Returns the report path."""
+    console = console or Console()
+    plan = stages(out, examples_dir(), workers)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for i, stage in enumerate(plan, 1):
+        console.rule(f"[bold]{i}/{len(plan)} {stage.title}")
+        console.print(f"[dim]$ {stage.command}[/]")
+        if stage.done():
+            console.print("[green]already done[/] (delete its folder to redo)")
+            continue
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "swesrl", *stage.args])
+        if proc.returncode != 0:
+            console.print(f"[red]stage {i} failed[/] (exit {proc.returncode}); fix it and rerun: {stage.command}")
+            raise SystemExit(proc.returncode)
+        console.print(f"[green]done[/] in {time.monotonic() - t0:.0f} s")
+    report = out / "report" / "report.html"
+    console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")
+    console.print(f"report: {report}")
+    return report
