@@ -1,10 +1,10 @@
 """Text similarity for the SRL reward: ``difflib.SequenceMatcher(None, a, b).ratio()``, exactly, fast.
 
 The SRL paper's reward is difflib's ratio, and GRPO scores G rollouts per expert step, so the
-reward sits on the training loop's hot path. Faster measures (rapidfuzz's Indel ratio, ~190x) are a
+reward sits on the training loop's hot path. rapidfuzz's Indel ratio (2*LCS/T, ~130x difflib) is a
 different quantity: difflib is not an LCS, its greedy longest-block recursion and its "autojunk"
-rule for strings of 200+ characters give other values on most real step pairs. So the fast path
-is an exact port instead:
+rule for strings of 200+ characters gave other values on 74% of real step pairs (bench/reward.py).
+So the fast path is an exact port instead (35x per pair, 53x with the expert indexed once):
 
 - ``c``: training/_seqmatch.c, difflib's algorithm in C step by step (same b2j index with the
   autojunk popularity rule, same tie-breaking, same extension loops), bit-identical by test on
