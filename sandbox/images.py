@@ -37,7 +37,7 @@ BASE_PACKAGES = (
     "python3", "python3-venv", "python3-pip", "python3-wheel-whl", "git", "ca-certificates", "patch", "procps",
 )  # fmt: skip
 _DPKG_EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
-_RECIPE = 1  # bump when the build steps below change in a way the specs do not capture
+_RECIPE = 2  # bump when the build steps below change in a way the specs do not capture
 _KINDS = ("base", "env", "instance")
 
 # Deterministic base commits: same tree -> same hash, on any machine.
