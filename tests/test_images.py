@@ -177,3 +177,21 @@ def test_images_are_listed_by_kind_and_by_the_cli(tiny_instance) -> None:
     assert "base" in kinds.values() and "env" in kinds.values()
     res = CliRunner().invoke(app, ["sandbox", "images"], terminal_width=200)
     assert res.exit_code == 0 and tag in res.output
+
+
+@pytest.mark.docker
+def test_cli_base_and_doctor() -> None:
+    runner = CliRunner()
+    res = runner.invoke(app, ["sandbox", "base"])
+    assert res.exit_code == 0 and f"{ensure_base_image()} ready" in res.output
+    res = runner.invoke(app, ["doctor"], terminal_width=200)
+    rows = {line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") >= 4}
+    assert " ok " in rows["docker daemon"] and " ok " in rows["base image"] and "disk free" in rows
+
+
+def test_cli_shell_names_an_unknown_instance(tmp_path: Path) -> None:
+    tasks = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tasks.jsonl"
+    if not tasks.exists():
+        pytest.skip("no bundled tasks")
+    res = CliRunner().invoke(app, ["sandbox", "shell", "nobody__nothing-1", "--tasks", str(tasks)])
+    assert res.exit_code != 0 and "nobody__nothing-1" in res.output
