@@ -77,8 +77,12 @@ def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenanc
     return Provenance(task.spec_hash(), image, patch_hash(patch), asdict(options.timeouts), options.seed)
 
 
-def _short(text: str, limit: int = 2000) -> str:
-    return text if len(text) <= limit else text[: limit // 2] + "\n[...]\n" + text[-limit // 2 :]
+def _short(text: str, limit: int = 1500) -> str:
+    """A long message as its first line (what failed) and its tail (why: build and tool logs end there)."""
+    if len(text) <= limit:
+        return text
+    head = text.splitlines()[0][:200]
+    return head + "\n[...]\n" + text[-(limit - len(head)) :]
 
 
 def evaluate_patch(

@@ -149,8 +149,9 @@ def _environment(raw: Any, source: str, record: Any, base_dir: Path | None) -> E
         if unknown:
             raise TaskError(source, record, "environment.repo", f"unknown keys {sorted(unknown)}")
         location = r["location"]
-        # Paths relative to the tasks file travel with it; git URLs and absolute paths stay as given.
-        if base_dir is not None and "://" not in location and not Path(location).is_absolute():
+        # Local paths relative to the tasks file travel with it; sdist names, URLs and absolute paths stay.
+        local = r["kind"] in ("dir", "tarball") or (r["kind"] == "git" and "://" not in location and ":" not in location)
+        if local and base_dir is not None and not Path(location).is_absolute():
             location = str((base_dir / location).resolve())
         repo = RepoSpec(r["kind"], location, r.get("commit"), r.get("patch"), r.get("subdir"))
     env = raw.get("env") or {}

@@ -76,7 +76,8 @@ def _summary(report) -> None:
         out.print("median seconds: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in phases.items()))
     shown = [iid for iid in s["error_ids"] + s["patch_failed_ids"]][:8]
     for iid in shown:
-        out.print(f"  [dim]{iid}:[/] {s['reasons'].get(iid, '')[:160]}", highlight=False)
+        reason = s["reasons"].get(iid, "")
+        out.print(f"  [dim]{iid}:[/] {reason if len(reason) < 300 else reason[:100] + ' [...] ' + reason[-200:]}", highlight=False)
     for e in s["prediction_errors"][:5]:
         out.print(f"  [yellow]prediction:[/] {e}", highlight=False)
     if len(s["prediction_errors"]) > 5:
@@ -176,12 +177,14 @@ def validate(
         if not task_list:
             err.print("[red]no task matches --instance[/]")
             raise typer.Exit(1)
-    table = Table("instance", "gold patch", "unpatched", "valid", "why")
+    table = Table("instance", "gold patch", "unpatched", "valid")
+    why: dict[str, str] = {}
 
     def on_result(task, gold, empty) -> None:
         ok = validation_ok(gold, empty)
-        why = "" if ok else (gold.reason if gold.status != "resolved" else empty.reason or f"unpatched: {empty.status}")
-        table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]", why[:120])
+        if not ok:
+            why[task.instance_id] = f"gold: {gold.reason}" if gold.status != "resolved" else f"unpatched: {empty.status} {empty.reason}"
+        table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]")
         err.print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
 
     try:
@@ -191,6 +194,8 @@ def validate(
         err.print(f"[red]{e}[/]", highlight=False)
         raise typer.Exit(1) from None
     out.print(table)
+    for iid, reason in why.items():
+        out.print(f"[red]{iid}[/]: {reason}", highlight=False)
     bad = [t.instance_id for t, g, e in results if not validation_ok(g, e)]
     out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid")
     if bad:
