@@ -4,6 +4,7 @@ diffs that apply elsewhere, and no container left behind on any path."""
 from __future__ import annotations
 
 import resource
+import threading
 import uuid
 from pathlib import Path
 
@@ -96,6 +97,20 @@ def test_fork_bomb_is_contained_and_the_batch_goes_on(base: str, run_id: str) ->
         after = sb.exec("ps -e --no-headers | wc -l", 10)
         assert after.exit_code == 0 and int(after.output) < 10, after.output
         assert sb.exec("echo next", 10).output == "next\n"
+
+
+def test_a_wedged_container_is_restarted_and_keeps_its_files(base: str, run_id: str) -> None:
+    """Last resort: nothing inside answers (here: the container is frozen mid-command)."""
+    with DockerSandbox(base, run_id=run_id, workdir="/root") as sb:
+        sb.write_file("/root/keep.txt", "kept\n")
+        freeze = threading.Timer(0.5, docker.from_env().containers.get(sb.container_id).pause)
+        freeze.start()
+        res = sb.exec("sleep 60", 1)
+        freeze.join()
+        assert res.timed_out and res.exit_code == 137 and "container restarted" in res.output
+        assert res.duration < 20 and sb.restarts == 1
+        assert sb.read_file("/root/keep.txt") == "kept\n"
+        assert sb.exec("echo back", 10).output == "back\n"
 
 
 def test_memory_hog_dies_with_137(base: str, run_id: str) -> None:
