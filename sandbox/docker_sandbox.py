@@ -117,7 +117,11 @@ def _close_all() -> None:
 
 
 class DockerSandbox:
-    """A Sandbox in a fresh container of `image`; use it as a context manager so it is always removed."""
+    """A Sandbox in a fresh container of `image`; use it as a context manager so it is always removed.
+
+    One command at a time: each command ends by killing every process it left (`kill -9 -1`), so
+    background servers do not survive into the next command, and neither do concurrent commands.
+    """
 
     def __init__(
         self,
@@ -266,7 +270,8 @@ class DockerSandbox:
 
     def __del__(self) -> None:
         if getattr(self, "container_id", None):
-            self.close()
+            with contextlib.suppress(Exception):  # at interpreter exit docker may already be torn down
+                self.close()
 
     # -- internals --------------------------------------------------------------------------------
 
