@@ -242,10 +242,10 @@ datetime.time(10, 21, 36)
 >>> parse.parse("{:tt}", "12:15:00 am")[0]
 datetime.time(12, 15)
 >>> parse.parse("Meet at {:tg}", "Meet at 1/2/2011 10:15 pm")[0]
-datetime.datetime(2011, 1, 2, 10, 15)
+datetime.datetime(2011, 2, 1, 10, 15)
 ```
 
-Expected `time(22, 21, 36)`, `time(0, 15)` and `datetime(2011, 1, 2, 22, 15)`, the same as with "PM"/"AM". Since the pattern matches "pm" at all, I'd expect it to mean the same thing; if lowercase weren't supported I'd rather get no match than a wrong time.
+Expected `time(22, 21, 36)`, `time(0, 15)` and `datetime(2011, 2, 1, 22, 15)`, the same as with "PM"/"AM". Since the pattern matches "pm" at all, I'd expect it to mean the same thing; if lowercase weren't supported I'd rather get no match than a wrong time.
 
 parse 1.22.4, Python 3.11.
 """,
