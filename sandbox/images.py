@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -37,7 +38,10 @@ BASE_PACKAGES = (
     "python3", "python3-venv", "python3-pip", "python3-wheel-whl", "git", "ca-certificates", "patch", "procps",
 )  # fmt: skip
 _DPKG_EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/locale/*", "/usr/share/info/*")
-_RECIPE = 2  # bump when the build steps below change in a way the specs do not capture
+# Bump when the base build below changes in a way its key does not capture (packages and excludes
+# are in the key). Environment and instance keys include their Dockerfile templates' text instead.
+_BASE_RECIPE = 2
+_REPO_RECIPE = 1  # bump when prepare_repo changes what ends up in /testbed
 _KINDS = ("base", "env", "instance")
 
 # Deterministic base commits: same tree -> same hash, on any machine.
@@ -71,7 +75,8 @@ class EnvironmentSpec:
     base_image: str | None = None  # None = swesrl's own Debian base, built locally
 
     def key(self) -> str:
-        return _key({"recipe": _RECIPE, "base": _base_key(self.base_image), **asdict(self)})
+        recipe = _template("environment.Dockerfile")
+        return _key({"recipe": recipe, "base": _base_key(self.base_image), **asdict(self)})
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class InstanceSpec:
     def key(self) -> str:
         return _key(
             {
-                "recipe": _RECIPE,
+                "recipe": [_template("instance.Dockerfile"), _REPO_RECIPE],
                 "environment": self.environment.key(),
                 "repo": self.repo.key(),
                 "install": list(self.install_commands),
@@ -172,6 +177,7 @@ def _build(context: Path, dockerfile: str, tag: str, what: str, progress: Progre
     return tag
 
 
+@functools.cache
 def _template(name: str) -> str:
     return resources.files("swesrl.sandbox").joinpath("dockerfiles", name).read_text()
 
@@ -220,7 +226,7 @@ def apt_mirror(suite: str) -> str:
 def _base_key(base_image: str | None) -> str:
     if base_image:
         return base_image
-    return _key({"recipe": _RECIPE, "suite": _debian_suite(), "packages": BASE_PACKAGES, "exclude": _DPKG_EXCLUDES})
+    return _key({"recipe": _BASE_RECIPE, "suite": _debian_suite(), "packages": BASE_PACKAGES, "exclude": _DPKG_EXCLUDES})
 
 
 def base_image_tag(base_image: str | None = None) -> str:
