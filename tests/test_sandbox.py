@@ -4,7 +4,11 @@ diffs that apply elsewhere, and no container left behind on any path."""
 from __future__ import annotations
 
 import resource
+import signal
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -198,6 +202,21 @@ def test_no_container_left_behind_on_any_path(base: str, run_id: str) -> None:
         sb.exec("true", 1)
     with pytest.raises(docker.errors.ImageNotFound, match="not found locally"):
         DockerSandbox("swesrl-test/no-such-image:1", run_id=run_id)
+    assert containers(run_id) == 0
+
+
+def test_ctrl_c_during_a_command_removes_the_container(base: str, run_id: str) -> None:
+    script = (
+        "import sys\nfrom swesrl.sandbox.docker_sandbox import DockerSandbox\n"
+        f"with DockerSandbox({base!r}, run_id={run_id!r}, workdir='/') as sb:\n"
+        "    print('running', flush=True)\n    sb.exec('sleep 100', 60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline() == "running\n"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert "KeyboardInterrupt" in err
     assert containers(run_id) == 0
 
 
