@@ -63,6 +63,20 @@ def test_exec_exit_codes_env_and_workdir(base: str, run_id: str) -> None:
         assert sb.exec("exit 0", 10).exit_code == 0
 
 
+def test_container_runs_offline_with_limits_and_labels(base: str, run_id: str) -> None:
+    limits = Limits(memory="300m", cpus=0.5, pids=100)
+    with DockerSandbox(base, run_id=run_id, instance_id="a/b-1", limits=limits) as sb:
+        attrs = docker.from_env().containers.get(sb.container_id).attrs
+    host = attrs["HostConfig"]
+    assert host["NetworkMode"] == "none" and host["Memory"] == 300 * 2**20 and host["MemorySwap"] == 300 * 2**20
+    assert host["NanoCpus"] == 500_000_000 and host["PidsLimit"] == 100
+    assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+    labels = {"swesrl": "1", "swesrl.run_id": run_id, "swesrl.instance_id": "a/b-1"}
+    assert labels.items() <= attrs["Config"]["Labels"].items()
+    with DockerSandbox(base, run_id=run_id, network=True) as online:  # for environment builds only
+        assert docker.from_env().containers.get(online.container_id).attrs["HostConfig"]["NetworkMode"] == "host"
+
+
 def test_timeout_stops_the_command_and_the_sandbox_stays_usable(base: str, run_id: str) -> None:
     with DockerSandbox(base, run_id=run_id, workdir="/") as sb:
         res = sb.exec("echo started; sleep 1000", 1)
