@@ -43,3 +43,11 @@ def test_eval_run_argument_errors(tasks_file, tmp_path):
     inst = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "replay", "--run-id", "r",
                                "-i", "other-2", "--runs-dir", str(tmp_path)])
     assert inst.exit_code != 0 and "other-2" in inst.output
+
+
+def test_a_missing_docker_daemon_stops_before_any_model_call(tasks_file, tmp_path):
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    result = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "replay", "--run-id", "r",
+                                 "--runs-dir", str(tmp_path)], env=env)
+    assert result.exit_code == 1 and "Docker does not answer" in result.output
+    assert not (tmp_path / "r").exists()

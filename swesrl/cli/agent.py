@@ -73,6 +73,18 @@ def report(result: AgentResult, path: Path) -> None:
         err.print(f"  {msg}")
 
 
+def require_docker() -> None:
+    """Fail before any model call when the daemon is down, not after paying for the answers."""
+    import docker
+
+    try:
+        docker.from_env(timeout=10).ping()
+    except Exception as e:
+        err.print(f"[red]Docker does not answer[/] ({type(e).__name__}): start it (scripts/setup-docker.sh); "
+                  "`swesrl doctor` checks the whole setup")
+        raise typer.Exit(1) from None
+
+
 def _repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None) -> str:
     from swesrl.sandbox.images import (
         EnvironmentSpec,
@@ -128,6 +140,7 @@ def run(
 
     if (repo is None) == (task is None):
         raise typer.BadParameter("give either --repo (with --issue) or --task (with --tasks)")
+    require_docker()
     instance_id, base_commit, repo_name = None, None, None
     if repo is not None:
         if not issue:

@@ -40,6 +40,7 @@ from .agent import (
     WallTime,
     agent_config,
     load_policy,
+    require_docker,
 )
 
 err = Console(stderr=True)
@@ -99,6 +100,7 @@ def run(
         task_list = [t for t in task_list if t.instance_id in set(instance)]
     if not task_list:
         raise typer.BadParameter(f"{tasks}: no tasks to run", param_hint="--tasks")
+    require_docker()
     policy = load_policy(model, temperature, max_new_tokens, seed, api_key_env, native_tools, request_timeout)
     config = agent_config(step_limit, token_limit, cost_limit, wall_time, command_timeout, max_format_errors, ctx_steps, max_prompt_tokens)
     by_id = {t.instance_id: t for t in task_list}
