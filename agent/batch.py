@@ -96,10 +96,11 @@ def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int 
 
 
 def predictions(out_dir: Path, instance_ids: Iterable[str], model_name: str) -> list[dict[str, str]]:
-    """SWE-bench predictions from the saved runs (an instance with no usable run gets an empty patch)."""
+    """SWE-bench predictions from the finished runs. A run that never finished or hit infrastructure
+    trouble has no prediction: graded as an empty patch it would count against the model."""
     rows = []
     for iid in instance_ids:
         run = load_run(trajectory_path(out_dir, iid))
-        rows.append({"instance_id": iid, "model_name_or_path": model_name,
-                     "model_patch": (run.final_patch or "") if run is not None else ""})
+        if run is not None and run.metadata.get("exit_status") not in RETRIED:
+            rows.append({"instance_id": iid, "model_name_or_path": model_name, "model_patch": run.final_patch or ""})
     return rows

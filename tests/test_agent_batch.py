@@ -43,6 +43,8 @@ def test_batch_records_failures_and_resumes_only_unfinished_runs(src, tmp_path):
     assert "image build failed" in first["b"].error
     assert load_run(trajectory_path(out, "b")).metadata["exit_status"] == "error"
 
+    assert [r["instance_id"] for r in predictions(out, [j.instance_id for j in jobs], "m")] == ["a", "c/with:odd chars"]
+
     broken.clear()
     calls.clear()
     second = {o.instance_id: o for o in run_batch(jobs, run_one, out, workers=2)}

@@ -147,22 +147,33 @@ def calc_tasks(tmp_path) -> Path:
     return path
 
 
-def test_replay_on_a_task_is_graded_resolved_and_a_rerun_redoes_nothing(calc_tasks, tmp_path):
-    expert = Trajectory("calc-expert", "add subtracts", [
-        Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
-        Step("done", Submit(), ""),
-    ], instance_id="calc-1")
-    (tmp_path / "expert.jsonl").write_text(json.dumps(expert.to_dict()) + "\n")
+def test_replay_is_graded_resolved_a_missing_run_is_not_graded_and_a_rerun_does_only_what_is_left(calc_tasks, tmp_path):
+    second = json.loads(calc_tasks.read_text())
+    second["instance_id"] = "calc-2"
+    calc_tasks.write_text(calc_tasks.read_text() + json.dumps(second) + "\n")
+    steps = [Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""), Step("done", Submit(), "")]
+    experts = tmp_path / "expert.jsonl"
+    experts.write_text(json.dumps(Trajectory("e1", "add subtracts", steps, instance_id="calc-1").to_dict()) + "\n")
     run_id = f"test-replay-{uuid.uuid4().hex[:6]}"
-    args = ["eval", "run", "--tasks", str(calc_tasks), "--model", f"replay:{tmp_path / 'expert.jsonl'}",
-            "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"), "--workers", "2"]
-    assert "1/1 resolved" in invoke(args).stdout
-    [run] = list(read_trajectories(tmp_path / "runs" / run_id / "trajectories"))
-    assert run.outcome == "resolved" and run.final_patch == GOLD.replace("--- a/calc.py", "index 12ee743..4693ad3 100644\n--- a/calc.py")
-    preds = [json.loads(line) for line in (tmp_path / "runs" / run_id / "predictions.jsonl").read_text().splitlines()]
-    assert preds == [{"instance_id": "calc-1", "model_name_or_path": f"replay:{tmp_path / 'expert.jsonl'}", "model_patch": run.final_patch}]
+    runs = tmp_path / "runs" / run_id
+    args = ["eval", "run", "--tasks", str(calc_tasks), "--model", f"replay:{experts}", "--run-id", run_id,
+            "--runs-dir", str(tmp_path / "runs"), "--workers", "2"]
+
+    first = invoke(args)  # calc-2 has no expert run: a backend error, kept out of the grading
+    assert "1/2 resolved" in first.stdout and "no expert run for instance 'calc-2'" in first.output
+    report = json.loads((runs / "report.json").read_text())
+    assert report["resolved_ids"] == ["calc-1"] and report["incomplete_ids"] == ["calc-2"]
+    run = next(r for r in read_trajectories(runs / "trajectories") if r.instance_id == "calc-1")
+    assert run.outcome == "resolved" and "-    return a - b\n+    return a + b\n" in run.final_patch
+    preds = [json.loads(line) for line in (runs / "predictions.jsonl").read_text().splitlines()]
+    assert preds == [{"instance_id": "calc-1", "model_name_or_path": f"replay:{experts}", "model_patch": run.final_patch}]
+
+    with experts.open("a") as f:
+        f.write(json.dumps(Trajectory("e2", "add subtracts", steps, instance_id="calc-2").to_dict()) + "\n")
     again = invoke(args)
-    assert "(finished earlier)" in again.output and "(kept)" in again.output
+    assert "2/2 resolved" in again.stdout
+    assert "calc-1: submitted (finished earlier)" in again.output and "eval calc-1: resolved (kept)" in again.output
+    assert "calc-2: submitted\n" in again.output
     assert leftover_containers(run_id) == []
 
 

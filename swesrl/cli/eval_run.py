@@ -128,6 +128,10 @@ def run(
 
     ids = [t.instance_id for t in task_list]
     rows = predictions(traj_dir, ids, policy.name)
+    missing = sorted(set(ids) - {r["instance_id"] for r in rows})
+    if missing:
+        err.print(f"[yellow]{len(missing)} instance(s) without a finished run (infrastructure or backend errors, "
+                  f"not graded; run the command again to retry)[/]: {', '.join(missing)}")
     pred_path = run_dir / "predictions.jsonl"
     pred_path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     preds = [Prediction(r["instance_id"], r["model_patch"], r["model_name_or_path"], f"{pred_path}, line {i}")
