@@ -9,7 +9,6 @@ agent's own tools, so the run is saved as an ordinary Trajectory and the patch i
 from __future__ import annotations
 
 import posixpath
-import shlex
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -53,9 +52,10 @@ def run_oracle(
     started = time.monotonic()
     shown = {}
     for f in files:
-        path = posixpath.join(workdir, f)
-        exists = sandbox.exec(f"test -f {shlex.quote(path)}", timeout=timeout).exit_code == 0
-        shown[f] = sandbox.read_file(path) if exists else ""
+        try:
+            shown[f] = sandbox.read_file(posixpath.join(workdir, f))
+        except FileNotFoundError:  # a file the gold patch creates: shown empty
+            shown[f] = ""
     trajectory = Trajectory(instance_id or repo or "run", problem_statement, [], instance_id, repo, base_commit,
                             source_path=str(out or ""), metadata={"model": policy.name, "mode": "oracle", "exit_status": None})
     status, message, usage = "error", "", None
