@@ -134,7 +134,7 @@ def run(
 
     Example: swesrl agent run --repo ./myproject --issue issue.md --model openai:gpt-4o-mini
 
-    Example: swesrl agent run --task calc__calc-1 --tasks examples/tasks/tasks.jsonl --model replay
+    Example: swesrl agent run --task jpvanhal__inflection-1 --tasks examples/tasks/tasks.jsonl --model replay
     """
     from swesrl.sandbox.docker_sandbox import DockerSandbox
 
