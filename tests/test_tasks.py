@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -113,6 +114,10 @@ def test_swesrl_fields_and_relative_repo_location(tmp_path, swebench_data):
     assert task.environment.env == (("A", "1"),)
     assert task.test_cmd is None and task.log_parser == "parse_log_pytest"
 
+    row["environment"] = {"repo": {"kind": "sdist", "location": "inflection==0.5.1"}}
+    (tmp_path / "t.json").write_text(json.dumps([row]))
+    assert load_tasks(tmp_path / "t.json")[0].environment.repo.location == "inflection==0.5.1"  # a name, not a path
+
     row["environment"] = {"python_packages": ["pytest"], "bogus": 1}
     (tmp_path / "t.json").write_text(json.dumps([row]))
     with pytest.raises(TaskError, match=r"record 0, field 'environment': unknown keys \['bogus'\]"):
@@ -148,3 +153,12 @@ def test_eval_script_given_by_the_task_is_used():
 def test_data_files_are_not_test_directives():
     patch = "diff --git a/tests/data/x.json b/tests/data/x.json\ndiff --git a/tests/test_a.py b/tests/test_a.py\n"
     assert scripts.test_directives(patch) == ["tests/test_a.py"]
+
+
+def test_bundled_tasks_carry_their_own_build_spec():
+    path = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tasks.jsonl"
+    if not path.is_file():
+        pytest.skip("no bundled tasks")
+    tasks = load_tasks(path)
+    assert tasks and all(t.environment is not None and t.environment.repo is not None for t in tasks)
+    assert all(t.test_cmd and t.FAIL_TO_PASS and t.test_patch for t in tasks)
