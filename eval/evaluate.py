@@ -15,11 +15,13 @@ since the work is waiting on containers.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -241,6 +243,25 @@ def evaluate_predictions(
     options = options or EvalOptions()
     run_dir = Path(runs_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
+    with _run_lock(run_dir):
+        return _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
+                                prediction_errors, on_result)
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    """One evaluator per run folder: a second would remove the first's containers and race on results.
+    The OS drops the lock when its holder dies, even by SIGKILL."""
+    with open(run_dir / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{run_dir} is being evaluated by another process; use another --run-id") from None
+        yield
+
+
+def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
+                     prediction_errors, on_result) -> Report:
     tasks, pairs, unknown = _match(tasks, predictions)
     errors = [str(e) for e in [*prediction_errors, *unknown]]
     prune(run_id)  # containers left by an evaluator that was killed mid-run
@@ -305,12 +326,13 @@ def evaluate_predictions(
 
 
 def validate_tasks(
-    tasks: Iterable[Task], *, options: EvalOptions | None = None, run_id: str = "validate",
+    tasks: Iterable[Task], *, options: EvalOptions | None = None, run_id: str | None = None,
     on_result: Callable[[Task, InstanceResult, InstanceResult], None] | None = None,
 ) -> list[tuple[Task, InstanceResult, InstanceResult]]:
-    """Each task's gold patch must resolve it and the empty patch (tests run unpatched) must not."""
+    """Each task's gold patch must resolve it and the empty patch (tests run unpatched) must not.
+    Containers are labelled with `run_id` (default: validate-<pid>, so concurrent validations stay apart)."""
     options = options or EvalOptions()
-    prune(run_id)
+    run_id = run_id or f"validate-{os.getpid()}"
     out = []
     for task in tasks:
         gold = evaluate_patch(task, task.patch, run_id=run_id, options=options, model_name_or_path="gold")

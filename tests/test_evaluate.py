@@ -132,6 +132,18 @@ def test_instance_ids_cannot_escape_the_run_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["_.._evil"]
 
 
+def test_one_evaluator_per_run_folder(tmp_path, swebench_data):
+    import fcntl
+
+    from swesrl.eval.evaluate import evaluate_predictions
+
+    (tmp_path / "r").mkdir()
+    with open(tmp_path / "r" / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live evaluator would
+        with pytest.raises(RuntimeError, match="another process"):
+            evaluate_predictions(load_tasks(swebench_data / "instances.jsonl"), [], "r", runs_dir=tmp_path)
+
+
 def test_cli_help_has_examples_and_bad_tasks_exit_1(tmp_path):
     runner = CliRunner()
     for cmd in ("patches", "validate"):
@@ -264,4 +276,4 @@ def test_validate_cli_on_the_real_instances(real, swebench_data):
     res = CliRunner().invoke(app, ["eval", "validate", str(swebench_data / "instances.jsonl"), "--repos-dir", str(swebench_data / "repos")])
     assert res.exit_code == 0, res.output
     assert "2/2 tasks valid" in res.output
-    assert _run_containers("validate") == []
+    assert _run_containers(f"validate-{os.getpid()}") == []
