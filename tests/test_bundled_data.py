@@ -214,13 +214,37 @@ def test_gold_resolves_and_unpatched_fails_locally(instance_id, venv_python, tmp
         assert all(expert.get(t) == "PASSED" for t in f2p + p2p)
 
 
-# ---- in Docker: the eval helper's validation (gold resolves, unpatched does not) ---------------
+# ---- in Docker: the eval helper's validation, the images' base commits, the replay policy -----
+
+
+def _swesrl(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(["swesrl", *args], cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=1800)
 
 
 @pytest.mark.docker
 @pytest.mark.slow
 def test_swesrl_eval_validate_accepts_every_bundled_task():
-    proc = subprocess.run(["swesrl", "eval", "validate", str(TASKS)], cwd=REPO, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+    import docker
+
+    from swesrl.eval.environment import task_to_instance_spec
+    from swesrl.eval.tasks import load_tasks
+
+    proc = _swesrl("eval", "validate", str(TASKS))
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert f"{len(ROWS)}/{len(ROWS)} tasks valid" in proc.stdout
+    client = docker.from_env()
+    for task in load_tasks(TASKS):  # the images validate built: /testbed sits on the task's base commit
+        tag = f"swesrl/instance:{task_to_instance_spec(task).key()}"
+        head = client.containers.run(tag, ["git", "-C", "/testbed", "rev-parse", "HEAD"], remove=True,
+                                     network_disabled=True)
+        assert head.decode().strip() == task.base_commit, task.instance_id
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_replay_of_the_expert_runs_resolves_every_bundled_task(tmp_path):
+    proc = _swesrl("eval", "run", "--tasks", str(TASKS), "--model", "replay", "--workers", "2",
+                   "--run-id", "bundled-replay", "--runs-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert f"{len(ROWS)}/{len(ROWS)} resolved" in proc.stdout
