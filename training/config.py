@@ -30,6 +30,11 @@ class _RunFields:
         default=None,
         metadata={"help": "Drop (and count) examples whose chat-formatted prompt is longer than this many tokens."},
     )
+    cpu_threads: int | None = field(
+        default=None,
+        metadata={"help": "torch.set_num_threads on CPU runs (None: torch's default, one per core). Tiny models "
+                  "run several times faster on 1 thread: syncing threads costs more than their small matrix products."},
+    )
     use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of all weights."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scale = alpha / r)."})
@@ -88,9 +93,20 @@ class SFTConfig(TRLSFTConfig, _RunFields):
 
 @dataclass
 class RLVRConfig(SRLConfig):
-    """RLVR after SRL: GRPO where the reward is whether the task's tests pass with the policy's patch."""
+    """RLVR after SRL: GRPO where the reward is whether the task's tests pass with the policy's patch.
 
-    tasks: str = field(default="", metadata={"help": "SWE tasks source (see `swesrl eval`) keyed by instance_id."})
+    The episode is the single-shot oracle file edit (see training/rlvr.py); the paper's DAPO filter
+    (keep groups with 0 < correct < G) is dynamic sampling, on by default.
+    """
+
+    tasks: str = field(default="", metadata={"help": "SWE tasks (JSONL/JSON/parquet, as for `swesrl eval`): the RLVR problems, each with its gold patch and tests."})
+    repos_dir: str | None = field(
+        default=None, metadata={"help": "Repository sources for tasks without environment.repo (as `swesrl eval --repos-dir`)."}
+    )
+    reward_workers: int = field(default=4, metadata={"help": "Patches evaluated in parallel (one container each) per reward call."})
+    eval_timeout: float = field(
+        default=600.0, metadata={"help": "Seconds one patch evaluation may take, container start to graded log; over it = no reward."}
+    )
 
 
 CONFIGS: dict[str, type] = {"srl": SRLConfig, "sft": SFTConfig, "rlvr": RLVRConfig}

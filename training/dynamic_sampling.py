@@ -23,6 +23,19 @@ def group_keep_mask(rewards: torch.Tensor, num_generations: int, epsilon: float)
     return grouped.std(dim=1, unbiased=False) > epsilon
 
 
+def void_unscored_groups(rewards_per_func: torch.Tensor, num_generations: int) -> tuple[torch.Tensor, int]:
+    """Every row of a group becomes NaN (unscored) when one of its rows is: a reward that could not be
+    computed (RLVR: the test sandbox broke) is no verdict on the model, and the rest of its group alone
+    is not the group GRPO compares against. TRL gives unscored rows advantage 0, and their summed
+    reward is flat, so dynamic sampling drops the group. Returns (rewards, number of groups voided)."""
+    rows = torch.isnan(rewards_per_func).all(dim=1).view(-1, num_generations).any(dim=1)
+    if not rows.any():
+        return rewards_per_func, 0
+    out = rewards_per_func.clone()
+    out.view(-1, num_generations, out.shape[1])[rows] = torch.nan
+    return out, int(rows.sum())
+
+
 def take_rows(batch: dict, rows: torch.Tensor) -> dict:
     """The rows selected by index tensor ``rows`` from every per-row entry of a TRL batch dict.
 

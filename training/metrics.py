@@ -23,6 +23,10 @@ LOG_KEYS = {
     "loss": "loss",
     "learning_rate": "learning_rate",
     "mean_token_accuracy": "mean_token_accuracy",
+    "unscored_groups": "unscored_groups",
+    "patch_frac": "rlvr/patch_frac",
+    "patches_evaluated": "rlvr/patches_evaluated",
+    "eval_error_frac": "rlvr/eval_error_frac",
 }
 
 

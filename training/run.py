@@ -3,7 +3,8 @@
 Real models and the tiny test models load through the same ``from_pretrained(config.model)``. The
 run directory (``output_dir``) holds ``config.yaml`` (the resolved config), ``checkpoint-N/`` (each
 with ``validation.json`` when validation data is given), ``metrics.jsonl``, ``best_checkpoint`` and
-the final model (so a later stage can start from the directory itself, e.g. SFT -> SRL -> RLVR).
+the final model (so a later stage can start from the directory itself, e.g. SFT -> SRL -> RLVR; a LoRA
+run directory loads as its base model with the adapter merged).
 """
 
 from __future__ import annotations
@@ -53,11 +54,19 @@ def load_model(config):
 
     if not config.model:
         raise ValueError("no model: set `model` in the recipe or pass --model")
+    if config.use_cpu and config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
     tokenizer = AutoTokenizer.from_pretrained(config.model)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dtype = torch.bfloat16 if config.bf16 else torch.float32
+    if (Path(config.model) / "adapter_config.json").is_file():
+        # A LoRA run directory (e.g. SRL before RLVR): its base model with the adapter merged in, so the
+        # next stage starts from what the last one learned (and may add its own adapter on top).
+        from peft import AutoPeftModelForCausalLM
+
+        return AutoPeftModelForCausalLM.from_pretrained(config.model, dtype=dtype).merge_and_unload(), tokenizer
     model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
     return model, tokenizer
 
@@ -111,18 +120,18 @@ def build_trainer(config, reward_funcs=None):
             train = D.sft_step_dataset(D.load_steps(config.data), config.sft_target)
             train = D.drop_long_prompts(train, tokenizer, config.max_prompt_tokens)
         return SFTTrainer(train_dataset=train, **common)
+    if method == "rlvr":
+        from .rlvr import RLVRTrainer, rlvr_inputs
+
+        train, tests_pass = rlvr_inputs(config)
+        train = D.drop_long_prompts(train, tokenizer, config.max_prompt_tokens)
+        return RLVRTrainer(reward_funcs=reward_funcs or tests_pass, train_dataset=train, **common)
     from .srl_trainer import SRLTrainer
 
     if reward_funcs is None:
-        if method == "srl":
-            from .rewards import srl_reward_func
+        from .rewards import srl_reward_func
 
-            reward_funcs = [srl_reward_func]
-        else:
-            raise NotImplementedError(
-                "RLVR's tests-pass reward is not written yet (it will call swesrl.eval.evaluate.evaluate_patch); "
-                "pass reward_funcs to swesrl.training.run.train to run GRPO with your own reward"
-            )
+        reward_funcs = [srl_reward_func]
     train = D.drop_long_prompts(D.grpo_dataset(D.load_steps(config.data)), tokenizer, config.max_prompt_tokens)
     return SRLTrainer(reward_funcs=reward_funcs, train_dataset=train, **common)
 

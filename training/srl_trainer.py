@@ -37,6 +37,7 @@ from .dynamic_sampling import (
     group_rows,
     mask_out,
     take_rows,
+    void_unscored_groups,
 )
 from .rewards import completion_text
 
@@ -51,6 +52,8 @@ def _is_malformed(completion) -> bool:
 
 class SRLTrainer(GRPOTrainer):
     """GRPOTrainer with dynamic sampling (``args.dynamic_sampling``) and a format-error metric."""
+
+    is_malformed = staticmethod(_is_malformed)  # the answer format the metric checks (RLVR: SEARCH/REPLACE)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,10 +70,13 @@ class SRLTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        mode = "train" if self.model.training else "eval"
+        g = self.num_generations if mode == "train" else self.num_generations_eval
+        rewards_per_func, voided = void_unscored_groups(rewards_per_func, g)
+        self._metrics[mode]["unscored_groups"].append(voided)
         weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
         self._last_rewards = (rewards_per_func * weights).nansum(dim=1)  # gathered: all processes, in order
-        mode = "train" if self.model.training else "eval"
-        errors = torch.tensor([sum(map(_is_malformed, completions)), len(completions)], device=self.accelerator.device)
+        errors = torch.tensor([sum(map(self.is_malformed, completions)), len(completions)], device=self.accelerator.device)
         errors = self.accelerator.gather(errors).view(-1, 2).sum(dim=0)
         self._metrics[mode]["format_error_rate"].append((errors[0] / errors[1]).item())
         return rewards_per_func

@@ -17,18 +17,27 @@ SET = typer.Option([], "--set", help="Override a config field, typed by the conf
 RESUME = typer.Option(None, "--resume", help="'auto' (newest complete checkpoint in the run directory) or a checkpoint path.")
 
 
-def _run(method: str, recipe: str, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path, overrides: list[str], resume: str | None) -> None:
+def _run(method: str, recipe: str, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path,
+         overrides: list[str], resume: str | None, **fields: str | None) -> None:
     from swesrl.training.recipes import RecipeError, build_config
     from swesrl.training.run import train
 
     try:
         config = build_config(
             recipe, overrides, method=method, model=model, output_dir=str(output_dir),
-            data=str(data) if data else None, val_data=str(val_data) if val_data else None,
+            data=str(data) if data else None, val_data=str(val_data) if val_data else None, **fields,
         )
     except RecipeError as e:
         raise typer.BadParameter(str(e)) from None
-    result = train(config, resume=resume)
+    if method == "rlvr":
+        from swesrl.training.rlvr import RLVRDataError
+
+        try:
+            result = train(config, resume=resume)
+        except RLVRDataError as e:
+            raise typer.BadParameter(str(e), param_hint="--tasks") from None
+    else:
+        result = train(config, resume=resume)
     typer.echo(f"done: {result.global_step} steps in {result.output_dir}" + (f", best checkpoint {result.best_checkpoint}" if result.best_checkpoint else ""))
 
 
@@ -53,13 +62,15 @@ def sft(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: st
 
 
 @app.command()
-def rlvr(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
-         set_: list[str] = SET, resume: str = RESUME) -> None:
-    """RLVR after SRL: GRPO from the SRL checkpoint, reward = the task's tests pass with the model's patch.
+def rlvr(recipe: str = RECIPE,
+         tasks: Path = typer.Option(None, "--tasks", help="SWE tasks (JSONL/JSON/parquet) with gold patches and tests: the RLVR problems."),
+         model: str = MODEL, output_dir: Path = OUT, set_: list[str] = SET, resume: str = RESUME) -> None:
+    """RLVR after SRL: GRPO from the SRL run, one oracle SEARCH/REPLACE answer per rollout, reward 1 when
+    the task's tests pass with its patch in Docker, else 0; groups with 0 < resolved < G are kept.
 
-    Example: swesrl train rlvr --recipe qwen2.5-coder-7b-rlvr-1gpu --data rlvr_prompts.jsonl --model runs/srl --output-dir runs/rlvr
+    Example: swesrl train rlvr --recipe qwen2.5-coder-7b-rlvr-lora-1gpu --tasks tasks.jsonl --model runs/srl --output-dir runs/rlvr
     """
-    _run("rlvr", recipe, data, val_data, model, output_dir, set_, resume)
+    _run("rlvr", recipe, None, None, model, output_dir, set_, resume, tasks=str(tasks) if tasks else None)
 
 
 @app.command()
