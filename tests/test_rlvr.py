@@ -95,6 +95,15 @@ def test_dynamic_sampling_on_binary_rewards_is_the_dapo_filter():
         assert group_keep_mask(rewards, g, 1e-4).item() == (0 < correct < g)
 
 
+def test_the_paper_rlvr_recipe_has_the_paper_settings(tmp_path):
+    from swesrl.training.recipes import build_config
+
+    cfg = build_config("qwen2.5-coder-7b-rlvr-lora-1gpu", model="runs/srl", output_dir=str(tmp_path))
+    prompts_per_step = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps // cfg.num_generations
+    assert prompts_per_step == 128 and cfg.num_generations == 8 and cfg.beta == 0.0 and cfg.temperature == 1.0
+    assert cfg.dynamic_sampling and cfg.max_grad_norm == 1.0 and cfg.warmup_steps == 0 and cfg.use_peft
+
+
 def _invoke(args: list[str]):
     from typer.testing import CliRunner
 
@@ -126,3 +135,29 @@ def test_train_rlvr_runs_to_the_end_on_a_bundled_task(tmp_path):
     cached = json.loads((out / FILES_CACHE).read_text())
     assert cached["instance_id"] == TASK_ID and "def ordinal(" in cached["files"]["inflection/__init__.py"]
     assert (out / "config.yaml").is_file() and (out / "model.safetensors").is_file()
+
+
+def test_a_lora_run_directory_loads_as_its_merged_model(tmp_path):
+    """RLVR starts from the SRL run; a LoRA SRL run is its base model with the adapter merged in."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from swesrl.training.recipes import build_config
+    from swesrl.training.run import load_model
+    from swesrl.training.tiny_model import init_tiny_model
+
+    base = init_tiny_model(tmp_path / "tiny")
+    peft = get_peft_model(AutoModelForCausalLM.from_pretrained(base), LoraConfig(r=4, target_modules=["q_proj"], init_lora_weights=False))
+    run_dir = tmp_path / "srl"
+    peft.save_pretrained(run_dir)
+    AutoTokenizer.from_pretrained(base).save_pretrained(run_dir)
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.no_grad():
+        expected = peft(input_ids=ids).logits
+        plain = AutoModelForCausalLM.from_pretrained(base)(input_ids=ids).logits
+
+    model, tokenizer = load_model(build_config("rlvr-tiny-cpu", model=str(run_dir), output_dir=str(tmp_path / "rlvr")))
+    assert not hasattr(model, "peft_config") and tokenizer.pad_token is not None
+    with torch.no_grad():
+        got = model(input_ids=ids).logits
+    assert torch.allclose(got, expected, atol=1e-5) and not torch.allclose(got, plain, atol=1e-3)

@@ -187,7 +187,7 @@ def load_rlvr_tasks(source: str) -> list[Task]:
     try:
         tasks = load_tasks(source, errors=errors)
     except (TaskError, OSError) as e:
-        raise RLVRDataError(f"{source}: {e}") from None
+        raise RLVRDataError(str(e)) from None
     for e in errors:
         print(f"skipped: {e}")
     no_gold = [t.instance_id for t in tasks if not gold_files(t.patch)]
