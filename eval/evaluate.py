@@ -264,7 +264,10 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
                      prediction_errors, on_result) -> Report:
     tasks, pairs, unknown = _match(tasks, predictions)
     errors = [str(e) for e in [*prediction_errors, *unknown]]
-    prune(run_id)  # containers left by an evaluator that was killed mid-run
+    try:
+        prune(run_id)  # containers left by an evaluator that was killed mid-run
+    except Exception as e:  # docker's own errors are not RuntimeErrors; the CLI reports this one line
+        raise RuntimeError(f"no Docker daemon answers ({e}); run scripts/setup-docker.sh") from e
 
     results: dict[str, InstanceResult] = {}
     reused: list[str] = []
