@@ -20,7 +20,6 @@ p = correct/G, which is > epsilon exactly when 0 < correct < G (for any epsilon 
 from __future__ import annotations
 
 import json
-import posixpath
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -28,12 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from swesrl.eval.environment import ensure_task_image
 from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_patch
 from swesrl.eval.grading import ERROR
 from swesrl.eval.results import InstanceResult
+from swesrl.eval.task_files import read_task_files
 from swesrl.eval.tasks import Task, TaskError, load_tasks
-from swesrl.sandbox.docker_sandbox import DockerSandbox
 from swesrl.trajectories.edits import (
     Files,
     answer_patch,
@@ -53,19 +51,8 @@ class RLVRDataError(ValueError):
 
 
 def read_base_files(task: Task, options: EvalOptions) -> dict[str, str | None]:
-    """The gold patch's files as they are at the base commit, read from the task's instance image
-    (None for a file the gold patch adds). One short-lived container, no network."""
-    image = ensure_task_image(task, repos_dir=options.repos_dir, image_template=options.image_template,
-                              base_image=options.base_image)
-    files: dict[str, str | None] = {}
-    with DockerSandbox(image, run_id="rlvr-files", instance_id=task.instance_id, workdir=options.workdir,
-                       start_timeout=options.timeouts.start) as sb:
-        for path in gold_files(task.patch):
-            try:
-                files[path] = sb.read_file(posixpath.join(options.workdir, path))
-            except FileNotFoundError:
-                files[path] = None
-    return files
+    """The gold patch's files as they are at the base commit (None for a file the gold patch adds)."""
+    return read_task_files(task, gold_files(task.patch), options)
 
 
 def _cache_key(task: Task) -> str:
