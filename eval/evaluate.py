@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
-from swesrl.sandbox.images import check_disk, prune_images
+from swesrl.sandbox.images import check_disk
 
 from .environment import ensure_task_image, image_identity
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, grade_log
@@ -239,7 +239,7 @@ def evaluate_predictions(
     """Evaluate predictions into runs/<run_id>/, resuming: a stored result is reused only when its
     provenance key (task, image spec, patch, timeouts, seed, swesrl version) matches and it is a model
     outcome; infrastructure errors and unfinished instances are redone. `on_result(result, reused)` is
-    called once per instance (progress bars). `prune_after="instance"` drops instance images at the end."""
+    called once per instance (progress bars). `prune_after="instance"` drops the run's instance images at the end."""
     options = options or EvalOptions()
     run_dir = Path(runs_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -324,8 +324,22 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     path = run_dir / "report.json"
     write_atomic(path, json.dumps(summary, indent=2) + "\n")
     if prune_after == "instance":
-        prune_images("instance")
+        _remove_instance_images({r.image for r in results.values() if r.image})
     return Report(summary, results, path, reused)
+
+
+def _remove_instance_images(tags: set[str]) -> None:
+    """Drop the instance images this run used (base and environment images stay, as do other runs'
+    images and any image a container still uses)."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        for tag in sorted(t for t in tags if t.startswith("swesrl/instance:")):
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(tag)
+    finally:
+        client.close()
 
 
 def validate_tasks(

@@ -277,3 +277,22 @@ def test_validate_cli_on_the_real_instances(real, swebench_data):
     assert res.exit_code == 0, res.output
     assert "2/2 tasks valid" in res.output
     assert _run_containers(f"validate-{os.getpid()}") == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_prune_instance_drops_the_runs_instance_images_only(real, tmp_path):
+    from swesrl.eval.environment import ensure_task_image
+    from swesrl.eval.evaluate import evaluate_predictions
+    from swesrl.sandbox.images import image_exists
+
+    tasks, options = real
+    other = ensure_task_image(tasks[PD], repos_dir=options.repos_dir)  # built by the fixture: found, not built
+    # an instance layer of its own (one more ENV line), so removing it cannot disturb the shared images
+    mm = tasks[MM]
+    mm = replace(mm, environment=replace(mm.environment, env=(("SWESRL_TEST_PRUNE", str(os.getpid())),)))
+    rep = evaluate_predictions([mm], _preds((MM, NOOP_PATCH)), "t-prune", runs_dir=tmp_path, options=options, prune_after="instance")
+    image = rep.results[MM].image
+    assert rep.summary["unresolved_ids"] == [MM] and image.startswith("swesrl/instance:")
+    assert not image_exists(image)
+    assert image_exists(other)  # other instance images stay

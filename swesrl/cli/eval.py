@@ -100,7 +100,7 @@ def patches(
     command_timeout: float = COMMAND_TIMEOUT,
     seed: int = typer.Option(0, "--seed", help="PYTHONHASHSEED for the tests."),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders live."),
-    prune: str | None = typer.Option(None, "--prune", help="'instance': remove instance images afterwards (base and environment images stay)."),
+    prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
     min_free_gb: float = typer.Option(5.0, "--min-free-gb", help="Refuse to build images with less free disk than this."),
 ) -> None:
     """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
