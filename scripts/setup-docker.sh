@@ -14,7 +14,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 
 echo "[docker] starting dockerd (log: $LOG)"
-nohup dockerd --bridge=none --iptables=false --ip-masq=false >"$LOG" 2>&1 &
+# setsid: the daemon leaves the caller's session, so it outlives the shell (or test job) that started it.
+setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false </dev/null >"$LOG" 2>&1 &
 pid=$!
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then
