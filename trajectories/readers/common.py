@@ -1,4 +1,4 @@
-"""Plumbing every reader shares: errors that say where, typed field access, issue text, ids.
+"""Plumbing every reader shares: errors that say where, typed field access, issue text, ids, chat steps.
 
 Readers see third-party JSON whose shape drifts between versions, so every field access goes
 through ``Where`` and a wrong type becomes a TrajectoryError naming the file, record and field
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..schema import Trajectory, TrajectoryError
+from ..actions import Action
+from ..schema import Step, Trajectory, TrajectoryError
 
 OnError = Callable[[TrajectoryError], None]
 
@@ -140,6 +141,24 @@ def trajectory_id(instance_id: str | None, where: Where) -> str:
     return f"{instance_id or 'run'}:{file_stem(where.path)}:{where.record or 0}"
 
 
+def make_trajectory(source_format: str, where: Where, instance_id: str | None, problem: str, steps: list[Step],
+                    **fields: Any) -> Trajectory:
+    """A Trajectory whose id, repo and source are derived the same way by every reader.
+
+    ``repo`` defaults to the one the instance id names; a reader whose data states it passes it.
+    """
+    fields.setdefault("repo", repo_of(instance_id))
+    return Trajectory(
+        id=trajectory_id(instance_id, where),
+        problem_statement=problem,
+        steps=steps,
+        instance_id=instance_id,
+        source_format=source_format,
+        source_path=where.path,
+        **fields,
+    )
+
+
 _OBSERVATION_LABELS = ("OBSERVATION:\n", "OBSERVATION: ", "Observation: ", "Observation:\n")
 
 
@@ -199,3 +218,38 @@ def reader_for(name: str) -> Callable[..., Iterator[Trajectory]]:
 
     read.__doc__ = f"Read {name} trajectories from a file or directory (no sniffing)."
     return read
+
+
+# ---------------------------------------------------------------- chat logs with actions in the text
+
+SplitTurn = Callable[[str], tuple[str, Action | None, str | None]]
+
+
+def chat_steps(turns: list[Any], where: Where, *, list_name: str, text_key: str, assistant_role: str,
+               observation_roles: tuple[str, ...], split_turn: SplitTurn,
+               clean_observation: Callable[[str], str] | None = None) -> tuple[str, list[Step]]:
+    """(problem statement, steps) of a chat log whose assistant turns write their action in their text.
+
+    The problem is the issue in the first user turn before any step. Each assistant turn is one
+    Step: ``split_turn`` (the format's own) cuts its text into (thought, action, error); its
+    observation is the turn right after it when that turn's role is in ``observation_roles``, and
+    ``raw`` keeps both turns, so a step can be traced back to what the scaffold logged.
+    """
+    for i, turn in enumerate(turns):
+        where.obj(turn, f"{list_name}[{i}]")
+    steps: list[Step] = []
+    problem = ""
+    for i, turn in enumerate(turns):
+        role = turn.get("role")
+        if role == "user" and not problem and not steps:
+            problem = issue_text(where.text(turn.get(text_key), f"{list_name}[{i}].{text_key}"))
+        if role != assistant_role:
+            continue
+        text = where.text(turn.get(text_key), f"{list_name}[{i}].{text_key}")
+        following = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].get("role") in observation_roles else None
+        observation = where.text(following.get(text_key), f"{list_name}[{i + 1}].{text_key}") if following else ""
+        if clean_observation is not None:
+            observation = clean_observation(observation)
+        thought, action, error = split_turn(text)
+        steps.append(Step(thought.strip(), action, observation, error, [turn] if following is None else [turn, following]))
+    return problem, steps

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..actions import Bash
-from ..schema import Step, Trajectory
+from ..actions import Action, Bash
+from ..schema import Trajectory
 from .common import (
     FENCE,
     Where,
+    chat_steps,
     chat_style,
-    issue_text,
+    make_trajectory,
     nonempty,
     reader_for,
-    repo_of,
     strip_thought_label,
-    trajectory_id,
 )
 
 NAME = "mini-swe-agent"
@@ -39,26 +38,10 @@ def sniff(obj: Any) -> bool:
 def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     messages = obj if isinstance(obj, list) else where.get(obj, "messages", list)
     info = {} if isinstance(obj, list) else where.get(obj, "info", dict, required=False) or {}
-    for i, m in enumerate(messages):
-        where.obj(m, f"messages[{i}]")
-    steps, problem = [], ""
-    for i, m in enumerate(messages):
-        role = m.get("role")
-        if role == "user" and not problem and not steps:
-            problem = issue_text(where.text(m.get("content"), f"messages[{i}].content"))
-        if role != "assistant":
-            continue
-        content = where.text(m.get("content"), f"messages[{i}].content")
-        following = messages[i + 1] if i + 1 < len(messages) and messages[i + 1].get("role") == "user" else None
-        observation = where.text(following.get("content"), f"messages[{i + 1}].content") if following else ""
-        blocks = list(FENCE.finditer(content))
-        if len(blocks) == 1:
-            action, error = Bash(blocks[0].group(1).strip()), None
-        else:
-            action, error = None, "no action" if not blocks else f"{len(blocks)} actions"
-        thought = content[: blocks[0].start()] if blocks else content
-        steps.append(Step(strip_thought_label(thought), action, observation, error, [m] if following is None else [m, following]))
-
+    problem, steps = chat_steps(
+        messages, where, list_name="messages", text_key="content",
+        assistant_role="assistant", observation_roles=("user",), split_turn=_split_turn,
+    )
     instance_id = None if isinstance(obj, list) else nonempty(obj.get("instance_id"))
     final_patch = nonempty(info.get("submission"))
     if final_patch is None and isinstance(obj, list) and messages and messages[-1].get("role") == "user":
@@ -67,17 +50,17 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     metadata = {k: info[k] for k in ("exit_status", "mini_version") if isinstance(info.get(k), str)}
     if not isinstance(obj, list) and isinstance(obj.get("trajectory_format"), str):
         metadata["trajectory_format"] = obj["trajectory_format"]
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
-        repo=repo_of(instance_id),
-        final_patch=final_patch,
-        source_format=NAME,
-        source_path=where.path,
-        metadata=metadata,
-    )
+    return make_trajectory(NAME, where, instance_id, problem, steps, final_patch=final_patch, metadata=metadata)
+
+
+def _split_turn(content: str) -> tuple[str, Action | None, str | None]:
+    blocks = list(FENCE.finditer(content))
+    if len(blocks) == 1:
+        action, error = Bash(blocks[0].group(1).strip()), None
+    else:
+        action, error = None, "no action" if not blocks else f"{len(blocks)} actions"
+    thought = content[: blocks[0].start()] if blocks else content
+    return strip_thought_label(thought), action, error
 
 
 read = reader_for(NAME)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..schema import Step, Trajectory
+from ..actions import Action
+from ..schema import Trajectory
 from .commands import parse_command
-from .common import Where, issue_text, nonempty, outcome_of, reader_for, repo_of, trajectory_id
+from .common import Where, chat_steps, make_trajectory, nonempty, outcome_of, reader_for
 
 NAME = "nebius"
 STEPS_FIELD = "trajectory"
@@ -25,41 +26,25 @@ def sniff(obj: Any) -> bool:
 
 
 def parse(obj: dict[str, Any], where: Where) -> Trajectory:
-    turns = where.get(obj, "trajectory", list)
-    for i, turn in enumerate(turns):
-        where.obj(turn, f"trajectory[{i}]")
-    steps, problem = [], ""
-    for i, turn in enumerate(turns):
-        role = turn.get("role")
-        if role == "user" and not problem and not steps:
-            problem = issue_text(where.text(turn.get("text"), f"trajectory[{i}].text"))
-        if role != "ai":
-            continue
-        text = where.text(turn.get("text"), f"trajectory[{i}].text")
-        following = turns[i + 1] if i + 1 < len(turns) and turns[i + 1].get("role") == "user" else None
-        observation = where.text(following.get("text"), f"trajectory[{i + 1}].text") if following else ""
-        block = last_fenced_block(text)
-        if block is None:
-            action, error, thought = None, "no action", text
-        else:
-            (start, body_start, body_end, end) = block
-            action, error = parse_command(text[body_start:body_end])
-            thought = text[:start] + text[end:]
-        steps.append(Step(thought.strip(), action, observation, error, [turn] if following is None else [turn, following]))
-
-    instance_id = nonempty(obj.get("instance_id"))
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
-        repo=repo_of(instance_id),
+    problem, steps = chat_steps(
+        where.get(obj, "trajectory", list), where, list_name="trajectory", text_key="text",
+        assistant_role="ai", observation_roles=("user",), split_turn=_split_turn,
+    )
+    return make_trajectory(
+        NAME, where, nonempty(obj.get("instance_id")), problem, steps,
         final_patch=nonempty(obj.get("generated_patch")),
         outcome=outcome_of(obj.get("target")),
-        source_format=NAME,
-        source_path=where.path,
         metadata={k: obj[k] for k in ("model_name", "exit_status") if isinstance(obj.get(k), str)},
     )
+
+
+def _split_turn(text: str) -> tuple[str, Action | None, str | None]:
+    block = last_fenced_block(text)
+    if block is None:
+        return text, None, "no action"
+    (start, body_start, body_end, end) = block
+    action, error = parse_command(text[body_start:body_end])
+    return text[:start] + text[end:], action, error
 
 
 def last_fenced_block(text: str) -> tuple[int, int, int, int] | None:

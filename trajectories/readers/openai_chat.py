@@ -19,12 +19,11 @@ from .common import (
     chat_style,
     instance_from_filename,
     issue_text,
+    make_trajectory,
     nonempty,
     outcome_of,
     reader_for,
-    repo_of,
     strip_observation_label,
-    trajectory_id,
 )
 
 NAME = "openai-chat"
@@ -70,17 +69,9 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     metadata = {k: obj[k] for k in ("run_id",) if isinstance(obj.get(k), str)}
     if isinstance(obj.get("fncall_response"), dict) and isinstance(obj["fncall_response"].get("model"), str):
         metadata["model"] = obj["fncall_response"]["model"]
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
-        repo=repo_of(instance_id),
-        final_patch=nonempty(test_result.get("git_patch")),
-        outcome=outcome_of(resolved),
-        source_format=NAME,
-        source_path=where.path,
-        metadata=metadata,
+    return make_trajectory(
+        NAME, where, instance_id, problem, steps,
+        final_patch=nonempty(test_result.get("git_patch")), outcome=outcome_of(resolved), metadata=metadata,
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..actions import EDITOR, Action, ActionError, Submit, ToolCall, from_openai, from_tool_call
 from ..schema import Step, Trajectory
-from .common import Where, issue_text, nonempty, outcome_of, reader_for, repo_of, trajectory_id
+from .common import Where, issue_text, make_trajectory, nonempty, outcome_of, reader_for, repo_of
 
 NAME = "openhands-events"
 STEPS_FIELD = "history"
@@ -96,17 +96,12 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     metadata = {k: v for k, v in (("agent_class", meta.get("agent_class")), ("model", llm.get("model"))) if isinstance(v, str)}
     if run.get("error"):
         metadata["error"] = str(run["error"])
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
+    return make_trajectory(
+        NAME, where, instance_id, problem, steps,
         repo=nonempty(instance.get("repo")) or repo_of(instance_id),
         base_commit=nonempty(instance.get("base_commit")),
         final_patch=nonempty(test_result.get("git_patch")),
         outcome=outcome_of(report.get("resolved")),
-        source_format=NAME,
-        source_path=where.path,
         metadata=metadata,
     )
 

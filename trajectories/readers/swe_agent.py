@@ -15,7 +15,7 @@ from typing import Any
 from ..actions import ActionError, from_openai
 from ..schema import Step, Trajectory
 from .commands import Parsed, parse_command
-from .common import Where, issue_text, kind, nonempty, reader_for, repo_of, trajectory_id
+from .common import Where, issue_text, kind, make_trajectory, nonempty, reader_for
 
 NAME = "swe-agent"
 STEPS_FIELD = "trajectory"
@@ -67,17 +67,9 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     metadata = {"swe_agent_version": version, "exit_status": info.get("exit_status")}
     if isinstance(model, dict) and model.get("name"):
         metadata["model"] = model["name"]
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
-        repo=repo_of(instance_id),
-        base_commit=base_commit,
-        final_patch=nonempty(info.get("submission")),
-        source_format=NAME,
-        source_path=where.path,
-        metadata=metadata,
+    return make_trajectory(
+        NAME, where, instance_id, problem, steps,
+        base_commit=base_commit, final_patch=nonempty(info.get("submission")), metadata=metadata,
     )
 
 

@@ -16,17 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..actions import ActionError, from_tool_call, parse_xml_params
-from ..schema import Step, Trajectory
+from ..actions import Action, ActionError, from_tool_call, parse_xml_params
+from ..schema import Trajectory
 from .common import (
     Where,
+    chat_steps,
     chat_style,
-    issue_text,
+    make_trajectory,
     nonempty,
     reader_for,
-    repo_of,
     strip_observation_label,
-    trajectory_id,
 )
 
 NAME = "swe-smith"
@@ -42,36 +41,15 @@ def sniff(obj: Any) -> bool:
 
 
 def parse(obj: dict[str, Any], where: Where) -> Trajectory:
-    messages = where.get(obj, "messages", list)
-    for i, m in enumerate(messages):
-        where.obj(m, f"messages[{i}]")
-    steps, problem = [], ""
-    for i, m in enumerate(messages):
-        role = m.get("role")
-        if role == "user" and not problem and not steps:
-            problem = issue_text(where.text(m.get("content"), f"messages[{i}].content"))
-        if role != "assistant":
-            continue
-        content = where.text(m.get("content"), f"messages[{i}].content")
-        following = messages[i + 1] if i + 1 < len(messages) and messages[i + 1].get("role") in ("user", "tool") else None
-        observation = where.text(following.get("content"), f"messages[{i + 1}].content") if following else ""
-        thought, action, error = _split_call(content)
-        steps.append(Step(thought.strip(), action, strip_observation_label(observation), error,
-                          [m] if following is None else [m, following]))
-
-    instance_id = nonempty(obj.get("instance_id"))
-    return Trajectory(
-        id=trajectory_id(instance_id, where),
-        problem_statement=problem,
-        steps=steps,
-        instance_id=instance_id,
-        repo=repo_of(instance_id),
-        source_format=NAME,
-        source_path=where.path,
+    problem, steps = chat_steps(
+        where.get(obj, "messages", list), where, list_name="messages", text_key="content",
+        assistant_role="assistant", observation_roles=("user", "tool"), split_turn=_split_call,
+        clean_observation=strip_observation_label,
     )
+    return make_trajectory(NAME, where, nonempty(obj.get("instance_id")), problem, steps)
 
 
-def _split_call(content: str) -> tuple[str, Any, str | None]:
+def _split_call(content: str) -> tuple[str, Action | None, str | None]:
     """(thought, action, error) of one assistant turn."""
     opens = list(_OPEN.finditer(content))
     if not opens:
