@@ -6,9 +6,9 @@ the same code path on it as on Qwen2.5-Coder-7B. Two vocabularies:
 
 - ``local``: a byte-level BPE of a few thousand tokens trained here in about a second on the bundled
   prompt templates (+ any files given). Small embeddings keep CPU tests fast. The answer-format tags
-  (``<think>``, ``<function=`` ...) are added tokens, one id each, so a tiny model learns the format in
-  a few dozen SFT steps instead of spelling it out byte by byte; they are not *special* tokens, so
-  ``skip_special_tokens`` decoding keeps them and the answer parser still sees them.
+  (``<think>``, ``<function=`` ..., also with their newlines) are added tokens, one id each, so a tiny
+  model learns the format in a few dozen SFT steps instead of spelling it out byte by byte; they are
+  not *special* tokens, so ``skip_special_tokens`` decoding keeps them and the answer parser sees them.
 - ``qwen``: Qwen2/2.5's own 151k vocabulary, read from the ``qwen.tiktoken`` file that ships in the
   ``qwen-agent`` wheel (``pip install --no-deps qwen-agent``); ids match Qwen2.5 checkpoints, tags are
   ordinary text as in Qwen2.5.
@@ -25,7 +25,12 @@ from pathlib import Path
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 QWEN_SPECIAL_IDS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
 QWEN_VOCAB_SIZE = 151936  # Qwen2.5's embedding rows (ids past the tokenizer's are padding)
-FORMAT_TAGS = ("<think>", "</think>", "<function=", "</function>", "<parameter=", "</parameter>")
+# With the newlines around them too (matched longest first), so that every format decision is conditioned on
+# the single previous token: a 2-layer model learns bigrams at once but not "the token before the newline".
+FORMAT_TAGS = (
+    "<think>\n", "\n</think>\n", "</parameter>\n",
+    "<think>", "</think>", "<function=", "</function>", "<parameter=", "</parameter>",
+)
 # Qwen2's pre-tokenizer split: like GPT-4's, but digits one at a time.
 QWEN_PATTERN = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
