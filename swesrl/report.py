@@ -19,6 +19,7 @@ CURVES = (
     ("groups_kept_frac", "share of groups kept by dynamic sampling"),
     ("format_error_rate", "format-error rate"),
     ("completion_length", "completion length (tokens)"),
+    ("loss", "training loss (SFT and SRL)"),
 )
 
 

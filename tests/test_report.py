@@ -23,7 +23,7 @@ def _run_folder(root: Path) -> Path:
     srl.mkdir(parents=True)
     rows = [
         {"step": s, "reward_mean": -0.5 + 0.1 * s, "reward_std": 0.2, "groups_kept_frac": 0.5 + 0.02 * s,
-         "format_error_rate": max(0.0, 0.6 - 0.1 * s), "completion_length": 40 + s}
+         "format_error_rate": max(0.0, 0.6 - 0.1 * s), "completion_length": 40 + s, "loss": 1.0 / s}
         for s in range(1, 9)
     ]
     (srl / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 9, "rew')
@@ -50,7 +50,7 @@ def test_report_holds_curves_rates_and_instances(tmp_path):
     result = CliRunner().invoke(app, ["report", str(root)])
     assert result.exit_code == 0, result.output
     page = (root / "report" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 5  # 4 training curves + resolve rates
+    assert page.count("data:image/png;base64,") == 6  # 5 training curves + resolve rates
     assert "replay: 1/2 resolved (50%)" in page
     assert "<td class='resolved'>resolved</td><td>2</td><td>3.2</td><td>6</td>" in page
     traj_page = (root / "report" / "trajectories" / "replay__demo__demo-1.html").read_text()
