@@ -414,11 +414,18 @@ def _read_exactly(raw: socket.socket, n: int, deadline: float) -> bytes | None:
 
 
 def prune(run_id: str | None = None) -> int:
-    """Remove swesrl's containers (all, or one run's); return how many. For crashed or killed runs."""
+    """Remove swesrl's containers (all, or one run's); return how many. For crashed or killed runs.
+
+    Without a run id this also removes stopped build-step containers of swesrl images (they carry the
+    image's `swesrl.kind` label): a daemon killed mid-build leaves them, and no build can clean up.
+    """
     client = docker.from_env()
-    label = f"swesrl.run_id={run_id}" if run_id else _LABEL
+    found = client.containers.list(all=True, filters={"label": f"swesrl.run_id={run_id}" if run_id else _LABEL})
+    if run_id is None:
+        found += client.containers.list(all=True, filters={"label": "swesrl.kind", "status": "exited"})
+        found += client.containers.list(all=True, filters={"label": "swesrl.kind", "status": "created"})
     n = 0
-    for c in client.containers.list(all=True, filters={"label": label}):
+    for c in {c.id: c for c in found}.values():
         try:
             c.remove(force=True)
             n += 1

@@ -3,6 +3,7 @@ diffs that apply elsewhere, and no container left behind on any path."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import signal
 import subprocess
@@ -242,3 +243,18 @@ def test_prune_removes_a_runs_leftovers_and_cli_says_so(base: str, run_id: str) 
     assert containers(run_id) == 0 and prune(run_id) == 0
     for sb in leaked:
         sb.close()  # already gone: still fine
+
+
+def test_prune_removes_build_step_leftovers_of_swesrl_images(base: str) -> None:
+    # What a daemon killed mid-`docker build` leaves: a never-started container of a swesrl image,
+    # carrying the image's labels but no run id.
+    client = docker.from_env()
+    leftover = client.containers.create(base, "true")
+    try:
+        assert prune() >= 1
+        with pytest.raises(docker.errors.NotFound):
+            client.containers.get(leftover.id)
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            leftover.remove(force=True)
+        client.close()
