@@ -56,18 +56,21 @@ def load_model(config):
         raise ValueError("no model: set `model` in the recipe or pass --model")
     if config.use_cpu and config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
-    tokenizer = AutoTokenizer.from_pretrained(config.model)
+    # A local directory by its absolute path: a LoRA run records this name as its adapter's base model,
+    # and a relative one would not load from any other working directory.
+    source = str(Path(config.model).resolve()) if Path(config.model).is_dir() else config.model
+    tokenizer = AutoTokenizer.from_pretrained(source)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     dtype = torch.bfloat16 if config.bf16 else torch.float32
-    if (Path(config.model) / "adapter_config.json").is_file():
+    if (Path(source) / "adapter_config.json").is_file():
         # A LoRA run directory (e.g. SRL before RLVR): its base model with the adapter merged in, so the
         # next stage starts from what the last one learned (and may add its own adapter on top).
         from peft import AutoPeftModelForCausalLM
 
-        return AutoPeftModelForCausalLM.from_pretrained(config.model, dtype=dtype).merge_and_unload(), tokenizer
-    model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+        return AutoPeftModelForCausalLM.from_pretrained(source, dtype=dtype).merge_and_unload(), tokenizer
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     return model, tokenizer
 
 
