@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swesrl.trajectories import Trajectory, TrajectoryError, render_xml
+from swesrl.trajectories.readers import read_trajectories
+
 CURVES = (
     ("reward_mean", "mean reward (± std)"),
     ("groups_kept_frac", "share of groups kept by dynamic sampling"),
@@ -64,9 +67,13 @@ def find_training_runs(root: Path) -> list[TrainingRun]:
     return runs
 
 
-def _trajectory_file(run_dir: Path, instance_id: str) -> Path | None:
+def _trajectory(run_dir: Path, instance_id: str) -> Trajectory | None:
+    """The instance's saved agent run, read with the project's own readers (None if absent or unreadable)."""
     for candidate in (run_dir / "trajectories").glob(f"{instance_id}.*"):
-        return candidate
+        try:
+            return next(read_trajectories(candidate), None)
+        except (TrajectoryError, ValueError):
+            return None
     return None
 
 
@@ -88,24 +95,13 @@ def find_eval_runs(root: Path) -> list[EvalRun]:
             except (json.JSONDecodeError, OSError):
                 continue
             data.setdefault("instance_id", inst_report.parent.name)
-            traj = _trajectory_file(run_dir, data["instance_id"])
+            traj = _trajectory(run_dir, data["instance_id"])
             data["_trajectory"] = traj
-            data["steps"] = data.get("steps", _count_steps(traj))
+            data.setdefault("steps", len(traj.steps) if traj else None)
             instances.append(data)
         name = summary.get("model_name_or_path") or str(run_dir.relative_to(root)) or root.name
         runs.append(EvalRun(str(name), run_dir, summary, instances))
     return runs
-
-
-def _count_steps(traj: Path | None) -> int | None:
-    if traj is None:
-        return None
-    try:
-        text = traj.read_text(encoding="utf-8").strip()
-        data = json.loads(text.splitlines()[-1]) if traj.suffix == ".jsonl" else json.loads(text)
-        return len(data.get("steps", []))
-    except (json.JSONDecodeError, OSError, IndexError, AttributeError):
-        return None
 
 
 # ---------------------------------------------------------------- plots
@@ -172,24 +168,21 @@ def _page(title: str, body: str) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
 
 
-def _trajectory_page(traj_path: Path) -> str:
-    text = traj_path.read_text(encoding="utf-8").strip()
-    data = json.loads(text.splitlines()[-1]) if traj_path.suffix == ".jsonl" else json.loads(text)
-    parts = [f"<h1>{html.escape(str(data.get('instance_id') or data.get('id')))}</h1>",
-             f"<h2>Issue</h2><pre>{html.escape(data.get('problem_statement') or '')}</pre>"]
-    for i, step in enumerate(data.get("steps", [])):
-        action = step.get("action")
-        shown = json.dumps(action.get("arguments"), indent=1) if action else f"(no action: {step.get('action_error')})"
-        name = action.get("name") if action else "format error"
+def _trajectory_page(traj: Trajectory) -> str:
+    parts = [f"<h1>{html.escape(str(traj.instance_id or traj.id))}</h1>",
+             f"<h2>Issue</h2><pre>{html.escape(traj.problem_statement)}</pre>"]
+    for i, step in enumerate(traj.steps):
+        name = step.action.kind if step.action else "format error"
+        shown = render_xml(step.action) if step.action else f"(no action: {step.action_error})"
         parts.append(
-            f"<div class='step'><b>step {i}: {html.escape(str(name))}</b>"
-            f"<p class='thought'>{html.escape(step.get('thought') or '')}</p>"
+            f"<div class='step'><b>step {i}: {html.escape(name)}</b>"
+            f"<p class='thought'>{html.escape(step.thought)}</p>"
             f"<pre>{html.escape(shown)}</pre><details><summary>observation</summary>"
-            f"<pre>{html.escape((step.get('observation') or '')[:20000])}</pre></details></div>"
+            f"<pre>{html.escape(step.observation[:20000])}</pre></details></div>"
         )
-    if data.get("final_patch"):
-        parts.append(f"<h2>Patch</h2><pre>{html.escape(data['final_patch'])}</pre>")
-    return _page(f"trajectory {data.get('instance_id')}", "".join(parts))
+    if traj.final_patch:
+        parts.append(f"<h2>Patch</h2><pre>{html.escape(traj.final_patch)}</pre>")
+    return _page(f"trajectory {traj.instance_id}", "".join(parts))
 
 
 def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
