@@ -87,28 +87,35 @@ class ScriptedPolicy:
         return ScriptedPolicy(list(self.answers), self.name)
 
 
+SPECS = "hf:PATH, vllm:PATH, openai:MODEL@BASE_URL, replay or replay:PATH"
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """(backend, target) of a model spec; checked before any work, so a typo costs nothing."""
+    kind, _, target = spec.partition(":")
+    if kind == "replay" or (kind in ("hf", "vllm", "openai") and target):
+        return kind, target
+    raise ValueError(f"unknown model spec {spec!r}: use {SPECS}")
+
+
 def make_policy(spec: str, sampling: Sampling = GREEDY, *, api_key_env: str = "OPENAI_API_KEY",
                 request_timeout: float = 300.0, max_retries: int = 6, native_tools: bool = False) -> Policy:
     """The backend a model spec names; backends import their heavy libraries only when chosen."""
-    kind, _, target = spec.partition(":")
-    if kind == "hf" and target:
+    kind, target = parse_spec(spec)
+    if kind == "hf":
         from .hf_policy import HFPolicy
 
         return HFPolicy(target, sampling)
-    if kind == "vllm" and target:
+    if kind == "vllm":
         from .vllm_policy import VLLMPolicy
 
         return VLLMPolicy(target, sampling)
-    if kind == "openai" and target:
+    if kind == "openai":
         from .openai_policy import OpenAIPolicy
 
         model, _, base = target.rpartition("@") if "@" in target else (target, "", "")
         return OpenAIPolicy(model, base or "https://api.openai.com/v1", sampling, api_key_env=api_key_env,
                             timeout=request_timeout, max_retries=max_retries, native_tools=native_tools)
-    if kind == "replay":
-        from .replay_policy import ReplayPolicy
+    from .replay_policy import ReplayPolicy
 
-        return ReplayPolicy.load(target or None)
-    raise ValueError(
-        f"unknown model spec {spec!r}: use hf:PATH, vllm:PATH, openai:MODEL@BASE_URL, replay or replay:PATH"
-    )
+    return ReplayPolicy.load(target or None)

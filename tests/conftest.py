@@ -1,4 +1,8 @@
-"""Shared fixtures: paths to the real third-party data, and skips for missing Docker or GPU."""
+"""Shared fixtures: the real third-party data, skips for missing Docker or GPU, and a wide terminal.
+
+Outside CI a missing part (../shared, Docker, a GPU) skips its tests with the reason shown in the
+summary (-ra), so a fresh clone anywhere passes; under ``CI`` a missing ../shared or daemon fails.
+"""
 
 from __future__ import annotations
 
@@ -44,15 +48,39 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="no CUDA GPU"))
 
 
+def require_shared(path: Path) -> Path:
+    """The shared data folder, or a skip (a fresh clone elsewhere) / a failure (CI, where it must be)."""
+    if not path.is_dir():
+        message = f"shared data not found at {path} (clone beside shared/ or set SWESRL_SHARED)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return path
+
+
+def shared_files(folder: Path) -> list:
+    """Parameters for a test per shared file; one placeholder when the folder is missing, so the
+    test still runs, asks for its fixture and skips (or fails under CI) with the reason."""
+    if folder.is_dir():
+        return sorted(p for p in folder.rglob("*") if p.is_file())
+    return [pytest.param(None, id="shared-data-missing")]
+
+
 @pytest.fixture(scope="session")
 def traj_data() -> Path:
-    if not TRAJ_DATA.is_dir():
-        pytest.skip(f"shared trajectories not found at {TRAJ_DATA}")
-    return TRAJ_DATA
+    return require_shared(TRAJ_DATA)
 
 
 @pytest.fixture(scope="session")
 def swebench_data() -> Path:
-    if not SWEBENCH_DATA.is_dir():
-        pytest.skip(f"shared SWE-bench data not found at {SWEBENCH_DATA}")
-    return SWEBENCH_DATA
+    return require_shared(SWEBENCH_DATA)
+
+
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch):
+    """Rich wraps (and boxes) messages at the terminal's width; tests read messages whole, whatever
+    COLUMNS the shell has and however long pytest's tmp paths are."""
+    monkeypatch.setenv("COLUMNS", "4000")
+    monkeypatch.setenv("NO_COLOR", "1")
+    for name in ("FORCE_COLOR", "PY_COLORS", "LINES"):
+        monkeypatch.delenv(name, raising=False)

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TRAJ_DATA
+from conftest import TRAJ_DATA, shared_files
 
 from swesrl.trajectories import (
     Bash,
@@ -32,7 +32,7 @@ FOLDER_FORMAT = {
     "openhands-events": "openhands-events",
     "nebius-swe-agent": "nebius",
 }
-FILES = sorted(p for p in TRAJ_DATA.rglob("*") if p.is_file()) if TRAJ_DATA.is_dir() else []
+FILES = shared_files(TRAJ_DATA)
 
 
 def _rows(path: Path) -> list:
@@ -67,7 +67,7 @@ def read_all(path: Path) -> list[Trajectory]:
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_shared_file_reads_with_independent_step_counts(path: Path):
+def test_every_shared_file_reads_with_independent_step_counts(path: Path, traj_data: Path):
     trajectories = read_all(path)
     assert [len(t.steps) for t in trajectories] == raw_step_counts(path)
     for t in trajectories:
@@ -83,7 +83,7 @@ def test_every_shared_file_reads_with_independent_step_counts(path: Path):
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_sniffing_uses_content_not_name(path: Path, tmp_path: Path):
+def test_sniffing_uses_content_not_name(path: Path, tmp_path: Path, traj_data: Path):
     renamed = tmp_path / "data.json"
     shutil.copyfile(path, renamed)
     assert sniff_format(renamed) == FOLDER_FORMAT[path.parent.name]

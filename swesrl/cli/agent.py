@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from swesrl.agent.loop import AgentConfig, AgentResult, run_agent
-from swesrl.agent.policies import Policy, Sampling, make_policy
+from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec
 from swesrl.trajectories.context import ContextConfig
 
+from .output import err, out
+
 app = typer.Typer(help="The agent: a model works on an issue inside a Docker sandbox.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 MODEL_HELP = "hf:PATH, vllm:PATH, openai:MODEL@BASE_URL (key from --api-key-env), replay or replay:PATH."
 Model = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]
@@ -52,6 +51,13 @@ def agent_config(step_limit: int, token_limit: int | None, cost_limit: float | N
     return AgentConfig(step_limit=step_limit, token_limit=token_limit, cost_limit=cost_limit, wall_time_limit=wall_time,
                        command_timeout=command_timeout, max_format_errors=max_format_errors,
                        context=ContextConfig(context_steps=context_steps(ctx_steps), max_prompt_tokens=max_prompt_tokens))
+
+
+def check_spec(model: str) -> None:
+    try:
+        parse_spec(model)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--model") from None
 
 
 def load_policy(model: str, temperature: float, max_new_tokens: int, seed: int | None, api_key_env: str,
@@ -140,13 +146,14 @@ def run(
 
     if (repo is None) == (task is None):
         raise typer.BadParameter("give either --repo (with --issue) or --task (with --tasks)")
-    require_docker()
+    check_spec(model)
     instance_id, base_commit, repo_name = None, None, None
     if repo is not None:
         if not issue:
             raise typer.BadParameter("--repo needs --issue FILE|TEXT", param_hint="--issue")
         problem = Path(issue).read_text(encoding="utf-8") if Path(issue).is_file() else issue
         name, repo_name = repo.resolve().name, str(repo.resolve())
+        require_docker()
         image = _repo_image(repo, packages or [], install_cmd)
     else:
         from swesrl.eval.environment import ensure_task_image
@@ -161,6 +168,7 @@ def run(
             raise typer.BadParameter(f"{tasks} has no (valid) task {task!r}{bad}", param_hint="--task")
         t = found[0]
         problem, name, instance_id, base_commit, repo_name = t.problem_statement, t.instance_id, t.instance_id, t.base_commit, t.repo
+        require_docker()
         image = ensure_task_image(t, repos_dir=repos_dir, image_template=image_template, base_image=base_image,
                                   progress=lambda m: err.print(f"[dim]{m}[/]"))
     policy = load_policy(model, temperature, max_new_tokens, seed, api_key_env, native_tools, request_timeout)

@@ -9,11 +9,10 @@ import shutil
 from dataclasses import dataclass
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-out = Console()
+from .output import out
 
 # (module, extra that installs it, what needs it)
 _EXTRAS = (

@@ -6,13 +6,12 @@ import statistics
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from .output import err, out
+
 app = typer.Typer(help="SWE-bench evaluation: run predictions' patches against the tasks' tests in Docker.", no_args_is_help=True)
-out = Console(soft_wrap=True)  # long paths and reasons stay whole (greppable logs)
-err = Console(stderr=True, soft_wrap=True)
 
 REPOS_DIR = typer.Option(None, "--repos-dir", help="Folder of repository sources: <instance_id>.tar.gz or <owner>__<name>.git mirrors.")
 IMAGE_TEMPLATE = typer.Option(None, "--image-template", help="Use this image when it exists locally, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest'.")

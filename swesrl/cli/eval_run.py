@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
 from swesrl.agent.loop import AgentResult, run_agent, save_trajectory
@@ -39,11 +38,12 @@ from .agent import (
     TokenLimit,
     WallTime,
     agent_config,
+    check_spec,
     load_policy,
     require_docker,
 )
+from .output import err
 
-err = Console(stderr=True)
 OUTCOME = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved", "empty_patch": "unresolved"}
 
 
@@ -89,6 +89,7 @@ def run(
     from swesrl.eval.tasks import load_tasks
     from swesrl.sandbox.docker_sandbox import DockerSandbox
 
+    check_spec(model)
     problems: list = []
     task_list = load_tasks(tasks, errors=problems)
     for p in problems:

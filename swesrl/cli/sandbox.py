@@ -9,12 +9,11 @@ from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from .output import err, out
+
 app = typer.Typer(help="Docker sandbox: build and list images, open a shell in one, remove leftovers.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 
 class ImageKind(str, Enum):

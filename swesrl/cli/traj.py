@@ -10,16 +10,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from swesrl.trajectories import Trajectory, TrajectoryError
 from swesrl.trajectories.split import SplitConfig, SplitStats, split, split_all, write_examples
 
+from .output import err, out
+
 app = typer.Typer(help="Expert trajectories: inspect, stats, convert, split into step examples.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 
 class OnError(str, Enum):
