@@ -9,7 +9,6 @@ builds task images with the eval package), so this module stays within the agent
 from __future__ import annotations
 
 import json
-import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swesrl.trajectories.schema import Trajectory
+from swesrl.util import safe_name
 
 from .loop import AgentResult, pending_path, save_trajectory
 
@@ -34,7 +34,7 @@ RunOne = Callable[[Job, Path], AgentResult]  # runs one job, saving its trajecto
 
 
 def trajectory_path(out_dir: Path, instance_id: str) -> Path:
-    return out_dir / (re.sub(r"[^A-Za-z0-9._-]", "_", instance_id) + ".jsonl")
+    return out_dir / (safe_name(instance_id) + ".jsonl")
 
 
 def load_run(path: Path) -> Trajectory | None:

@@ -17,8 +17,9 @@ from pathlib import Path
 from swesrl.sandbox.base import Sandbox
 from swesrl.trajectories.actions import Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer
-from swesrl.trajectories.context import ContextConfig, Turn, build_messages, truncate_middle
+from swesrl.trajectories.context import ContextConfig, Turn, build_messages
 from swesrl.trajectories.schema import Step, Trajectory
+from swesrl.util import truncate_middle
 
 from .policies import Policy, PolicyError, Reply, Usage
 from .tools import Editor, execute

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from swesrl.errors import SwesrlError, require
 from swesrl.trajectories.context import Message
 
 
-class PolicyError(RuntimeError):
+class PolicyError(SwesrlError):
     """The backend could not answer (unreachable server, missing package, prompt too long)."""
 
 
@@ -98,10 +99,18 @@ def parse_spec(spec: str) -> tuple[str, str]:
     raise ValueError(f"unknown model spec {spec!r}: use {SPECS}")
 
 
+def require_backend(spec: str) -> None:
+    """The packages the spec's backend loads are installed (one line naming the extra otherwise)."""
+    if parse_spec(spec)[0] == "hf":  # (vllm: says so itself, with the hf: alternative)
+        require("torch", "the hf: backend")
+        require("transformers", "the hf: backend", extra="train")
+
+
 def make_policy(spec: str, sampling: Sampling = GREEDY, *, api_key_env: str = "OPENAI_API_KEY",
                 request_timeout: float = 300.0, max_retries: int = 6, native_tools: bool = False) -> Policy:
     """The backend a model spec names; backends import their heavy libraries only when chosen."""
     kind, target = parse_spec(spec)
+    require_backend(spec)
     if kind == "hf":
         from .hf_policy import HFPolicy
 

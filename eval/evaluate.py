@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swesrl.errors import DockerUnavailable, RunLocked
 from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
 from swesrl.sandbox.images import check_disk
 
@@ -256,7 +257,7 @@ def _run_lock(run_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"{run_dir} is being evaluated by another process; use another --run-id") from None
+            raise RunLocked(f"{run_dir} is being evaluated by another process; use another --run-id") from None
         yield
 
 
@@ -266,8 +267,8 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     errors = [str(e) for e in [*prediction_errors, *unknown]]
     try:
         prune(run_id)  # containers left by an evaluator that was killed mid-run
-    except Exception as e:  # docker's own errors are not RuntimeErrors; the CLI reports this one line
-        raise RuntimeError(f"no Docker daemon answers ({e}); run scripts/setup-docker.sh") from e
+    except Exception as e:  # docker's own errors: the CLI reports this one line
+        raise DockerUnavailable(e) from e
 
     results: dict[str, InstanceResult] = {}
     reused: list[str] = []

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swesrl import __version__
+from swesrl.util import safe_name, write_atomic
 
 from .grading import EMPTY_PATCH, ERROR, FINAL_STATUSES, PATCH_FAILED, RESOLVED, UNRESOLVED
 
@@ -74,16 +73,7 @@ class InstanceResult:
 
 def instance_dir(run_dir: Path, instance_id: str) -> Path:
     """The instance's folder; an id cannot climb out of the run folder."""
-    return run_dir / re.sub(r"[^A-Za-z0-9._-]", "_", instance_id).lstrip(".")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    return run_dir / safe_name(instance_id)
 
 
 def write_result(run_dir: Path, result: InstanceResult, patch: str | None) -> Path:

@@ -26,6 +26,8 @@ import docker
 import docker.errors
 from docker.types import Ulimit
 
+from swesrl.errors import SandboxClosed
+
 from .base import ExecResult
 
 _LABEL = "swesrl"
@@ -278,7 +280,7 @@ class DockerSandbox:
     @property
     def _cid(self) -> str:
         if self.container_id is None:
-            raise RuntimeError("the sandbox is closed")
+            raise SandboxClosed("the sandbox is closed")
         return self.container_id
 
     def _abs(self, path: str) -> str:
@@ -359,7 +361,7 @@ class DockerSandbox:
                 exit_code = 137 if code is None or timed_out else code
                 if timed_out and not killed and not reap:
                     self._kill_all()  # setsid'd or background leftovers of the timed-out command
-        except (docker.errors.NotFound, RuntimeError):  # removed (or closed) from another thread
+        except (docker.errors.NotFound, SandboxClosed):  # removed (or closed) from another thread
             exit_code, note = 137, note + "\n[sandbox: the container was removed while the command ran]\n"
         return _Raw(out.bytes() + note.encode(), errtext, exit_code, timed_out, time.monotonic() - start)
 

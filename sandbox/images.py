@@ -31,6 +31,9 @@ from typing import Literal
 import docker
 import docker.errors
 
+from swesrl.errors import DiskFull, DockerUnavailable, SwesrlError
+from swesrl.util import safe_name
+
 Progress = Callable[[str], None] | None
 
 # python3-wheel-whl: venvs get `wheel` offline, which `pip install --no-build-isolation -e .` needs.
@@ -127,7 +130,7 @@ def _client() -> docker.DockerClient:
         client.ping()
         return client
     except Exception as e:
-        raise RuntimeError(f"no Docker daemon answers ({e}); run scripts/setup-docker.sh") from e
+        raise DockerUnavailable(e) from e
 
 
 def image_exists(name: str) -> bool:
@@ -144,7 +147,7 @@ def _build_lock(tag: str) -> Iterator[None]:
     images at once); callers re-check the image under the lock."""
     d = Path(tempfile.gettempdir()) / "swesrl-image-locks"
     d.mkdir(exist_ok=True)
-    with open(d / (re.sub(r"[^a-zA-Z0-9_.-]", "_", tag) + ".lock"), "w") as f:
+    with open(d / (safe_name(tag) + ".lock"), "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
@@ -218,7 +221,7 @@ def apt_mirror(suite: str) -> str:
     for uris, suites, comps in stanzas:
         if suite in suites and "main" in comps and uris:
             return uris[0]
-    raise RuntimeError(
+    raise SwesrlError(
         f"no apt source for suite {suite!r} with component main in /etc/apt: set SWESRL_DEBIAN_MIRROR to a Debian mirror URL"
     )
 
@@ -518,7 +521,7 @@ def check_disk(min_free_gb: float = 10.0) -> float:
     path = root if os.path.exists(root) else "/"
     free = shutil.disk_usage(path).free / 1e9
     if free < min_free_gb:
-        raise RuntimeError(
+        raise DiskFull(
             f"only {free:.1f} GB free under {path} (need {min_free_gb} GB): run `swesrl sandbox prune --images instance`"
         )
     return free

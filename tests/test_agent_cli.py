@@ -49,5 +49,5 @@ def test_a_missing_docker_daemon_stops_before_any_model_call(tasks_file, tmp_pat
     env = {"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
     result = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "replay", "--run-id", "r",
                                  "--runs-dir", str(tmp_path)], env=env)
-    assert result.exit_code == 1 and "Docker does not answer" in result.output
+    assert result.exit_code == 1 and "no Docker daemon answers" in result.output
     assert not (tmp_path / "r").exists()

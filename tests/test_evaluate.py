@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swesrl.cli import app
+from swesrl.errors import RunLocked
 from swesrl.eval.predictions import Prediction, load_predictions, patch_problem
 from swesrl.eval.results import (
     InstanceResult,
@@ -140,7 +141,7 @@ def test_one_evaluator_per_run_folder(tmp_path, swebench_data):
     (tmp_path / "r").mkdir()
     with open(tmp_path / "r" / ".lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live evaluator would
-        with pytest.raises(RuntimeError, match="another process"):
+        with pytest.raises(RunLocked, match="another process"):
             evaluate_predictions(load_tasks(swebench_data / "instances.jsonl"), [], "r", runs_dir=tmp_path)
 
 

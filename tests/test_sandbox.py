@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swesrl.cli import app
+from swesrl.errors import SandboxClosed
 from swesrl.sandbox.base import Sandbox
 from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
 from swesrl.sandbox.images import (
@@ -213,7 +214,7 @@ def test_no_container_left_behind_on_any_path(base: str, run_id: str) -> None:
     with pytest.raises(KeyboardInterrupt), DockerSandbox(base, run_id=run_id) as sb:
         raise KeyboardInterrupt
     sb.close()  # idempotent
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SandboxClosed, match="closed"):
         sb.exec("true", 1)
     with pytest.raises(docker.errors.ImageNotFound, match="not found locally"):
         DockerSandbox("swesrl-test/no-such-image:1", run_id=run_id)

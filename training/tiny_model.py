@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
+from swesrl.errors import MissingExtra, SwesrlError
+
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 QWEN_SPECIAL_IDS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
 QWEN_VOCAB_SIZE = 151936  # Qwen2.5's embedding rows (ids past the tokenizer's are padding)
@@ -137,10 +139,10 @@ def qwen_tiktoken_path() -> Path:
     """Where pip put qwen-agent's copy of the Qwen2 vocabulary (without importing qwen_agent)."""
     spec = importlib.util.find_spec("qwen_agent")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the qwen vocabulary needs qwen-agent: pip install --no-deps qwen-agent")
+        raise MissingExtra("qwen_agent", "the qwen vocabulary")
     path = Path(next(iter(spec.submodule_search_locations))) / "utils" / "qwen.tiktoken"
     if not path.is_file():
-        raise RuntimeError(f"qwen-agent is installed but {path} is missing")
+        raise SwesrlError(f"qwen-agent is installed but {path} is missing: pip install --no-deps --force-reinstall qwen-agent")
     return path
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from swesrl.util import truncate_middle
+
 Message = dict[str, str]
 TokenCounter = Callable[[str], int]
 
@@ -24,16 +26,6 @@ def template(name: str) -> str:
 def estimate_tokens(text: str) -> int:
     """Tokenizer-free estimate (about 3.5 characters a token for code and English)."""
     return (len(text) * 2 + 6) // 7
-
-
-def truncate_middle(text: str, max_chars: int) -> str:
-    """Keep the head and the tail; the marker says how much was cut, never silently."""
-    if max_chars <= 0 or len(text) <= max_chars:
-        return text
-    head = max_chars * 2 // 3
-    tail = max_chars - head
-    cut = len(text) - head - tail
-    return f"{text[:head]}\n[... {cut} characters truncated ...]\n{text[len(text) - tail:]}"
 
 
 @dataclass(frozen=True)

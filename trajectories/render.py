@@ -6,8 +6,9 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from swesrl.util import truncate_middle
+
 from .actions import render_xml
-from .context import truncate_middle
 from .schema import Trajectory
 from .split import StepExample
 

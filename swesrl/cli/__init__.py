@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from swesrl import __version__
+from swesrl.errors import SwesrlError
 
 from . import agent, doctor, eval, eval_run, model, quickstart, report, sandbox, train, traj
+from .output import err
+
+
+class _Root(TyperGroup):
+    """Operational failures (no Docker, a missing extra, a locked run) are one line and an exit code;
+    anything else is a bug and keeps its traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SwesrlError as e:
+            err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+            raise typer.Exit(e.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_Root,
     name="swesrl",
     help="Teach small language models to fix real software bugs (SRL), and prove it by running their patches.",
     no_args_is_help=True,

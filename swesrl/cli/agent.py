@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Annotated
@@ -10,8 +9,17 @@ from typing import Annotated
 import typer
 
 from swesrl.agent.loop import AgentConfig, AgentResult, run_agent
-from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec
+from swesrl.agent.policies import (
+    Policy,
+    PolicyError,
+    Sampling,
+    make_policy,
+    parse_spec,
+    require_backend,
+)
+from swesrl.errors import DockerUnavailable
 from swesrl.trajectories.context import ContextConfig
+from swesrl.util import safe_name
 
 from .output import err, out
 
@@ -54,10 +62,12 @@ def agent_config(step_limit: int, token_limit: int | None, cost_limit: float | N
 
 
 def check_spec(model: str) -> None:
+    """A typo in the spec or a backend without its packages stops the command before any work."""
     try:
         parse_spec(model)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--model") from None
+    require_backend(model)
 
 
 def load_policy(model: str, temperature: float, max_new_tokens: int, seed: int | None, api_key_env: str,
@@ -65,7 +75,7 @@ def load_policy(model: str, temperature: float, max_new_tokens: int, seed: int |
     try:
         return make_policy(model, Sampling(temperature=temperature, max_new_tokens=max_new_tokens, seed=seed),
                            api_key_env=api_key_env, request_timeout=request_timeout, native_tools=native_tools)
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, PolicyError) as e:
         raise typer.BadParameter(str(e), param_hint="--model") from None
 
 
@@ -86,9 +96,7 @@ def require_docker() -> None:
     try:
         docker.from_env(timeout=10).ping()
     except Exception as e:
-        err.print(f"[red]Docker does not answer[/] ({type(e).__name__}): start it (scripts/setup-docker.sh); "
-                  "`swesrl doctor` checks the whole setup")
-        raise typer.Exit(1) from None
+        raise DockerUnavailable(e) from None
 
 
 def _repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None) -> str:
@@ -174,10 +182,10 @@ def run(
     policy = load_policy(model, temperature, max_new_tokens, seed, api_key_env, native_tools, request_timeout)
     try:
         policy = policy.for_instance(instance_id)
-    except RuntimeError as e:
+    except PolicyError as e:
         raise typer.BadParameter(str(e), param_hint="--model") from None
     config = agent_config(step_limit, token_limit, cost_limit, wall_time, command_timeout, max_format_errors, ctx_steps, max_prompt_tokens)
-    path = out_path or Path("runs") / "agent" / f"{re.sub(r'[^A-Za-z0-9._-]', '_', name)}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    path = out_path or Path("runs") / "agent" / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     with DockerSandbox(image, run_id=run_id, instance_id=instance_id or name) as sandbox:
         result = run_agent(policy, sandbox, problem, config=config, out=path, instance_id=instance_id,
                            repo=repo_name, base_commit=base_commit)

@@ -9,6 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from swesrl.errors import require
+
 from .output import err, out
 
 app = typer.Typer(help="SWE-bench evaluation: run predictions' patches against the tasks' tests in Docker.", no_args_is_help=True)
@@ -19,6 +21,10 @@ BASE_IMAGE = typer.Option(None, "--base-image", help="Base image for environment
 TIMEOUT = typer.Option(1800.0, "--timeout", help="Seconds for one instance, container start to graded log (image build excluded).")
 START_TIMEOUT = typer.Option(120.0, "--start-timeout", help="Seconds for a container to start.")
 COMMAND_TIMEOUT = typer.Option(300.0, "--command-timeout", help="Seconds for one setup command (e.g. applying the patch).")
+
+
+def require_eval() -> None:
+    require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
 
 
 def _load_tasks(path: str, repos_dir: Path | None):
@@ -115,6 +121,7 @@ def patches(
 
     if prune not in (None, "instance"):
         raise typer.BadParameter("only 'instance' is supported", param_hint="--prune")
+    require_eval()
     task_list = _load_tasks(tasks, repos_dir)
     try:
         preds, pred_errors = load_predictions(predictions)
@@ -139,15 +146,11 @@ def patches(
             if not reused:
                 progress.console.print(f"[dim]{result.instance_id}: {result.status}[/] {result.reason[:100]}", highlight=False)
 
-        try:
-            report = evaluate_predictions(
-                task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
-                options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed),
-                prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
-            )
-        except RuntimeError as e:  # no daemon, no disk: nothing could be evaluated
-            err.print(f"[red]{e}[/]", highlight=False)
-            raise typer.Exit(1) from None
+        report = evaluate_predictions(
+            task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
+            options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed),
+            prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
+        )
     _summary(report)
 
 
@@ -170,6 +173,7 @@ def validate(
     """
     from swesrl.eval.evaluate import validate_tasks, validation_ok
 
+    require_eval()
     task_list = _load_tasks(tasks, repos_dir)
     if instance:
         task_list = [t for t in task_list if t.instance_id in set(instance)]
@@ -186,12 +190,8 @@ def validate(
         table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]")
         err.print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
 
-    try:
-        results = validate_tasks(task_list, options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout),
-                                 on_result=on_result)
-    except RuntimeError as e:
-        err.print(f"[red]{e}[/]", highlight=False)
-        raise typer.Exit(1) from None
+    results = validate_tasks(task_list, options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout),
+                             on_result=on_result)
     out.print(table)
     for iid, reason in why.items():
         out.print(f"[red]{iid}[/]: {reason}", highlight=False)

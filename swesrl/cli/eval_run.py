@@ -42,6 +42,7 @@ from .agent import (
     load_policy,
     require_docker,
 )
+from .eval import require_eval
 from .output import err
 
 OUTCOME = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved", "empty_patch": "unresolved"}
@@ -90,6 +91,7 @@ def run(
     from swesrl.sandbox.docker_sandbox import DockerSandbox
 
     check_spec(model)
+    require_eval()
     problems: list = []
     task_list = load_tasks(tasks, errors=problems)
     for p in problems:

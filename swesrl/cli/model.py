@@ -25,7 +25,7 @@ def init_tiny(
 
     try:
         path = init_tiny_model(out, vocab=vocab, corpus=corpus, seed=seed, preset=preset)
-    except (ValueError, RuntimeError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:
         raise typer.BadParameter(str(e)) from None
     from transformers import AutoConfig
 

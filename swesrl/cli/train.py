@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from swesrl.errors import require
+
 app = typer.Typer(help="Train: SRL (GRPO + step reward + dynamic sampling), SFT baseline, RLVR.", no_args_is_help=True)
 
 RECIPE = typer.Option(..., "--recipe", "-r", help="Recipe name (see `swesrl train recipes`) or YAML path.")
@@ -19,6 +21,10 @@ RESUME = typer.Option(None, "--resume", help="'auto' (newest complete checkpoint
 
 def _run(method: str, recipe: str, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path,
          overrides: list[str], resume: str | None, **fields: str | None) -> None:
+    require("torch", "training")
+    require("trl", "training", extra="train")
+    if method == "rlvr":
+        require("swebench", "the RLVR reward (tests graded in Docker)", extra="eval")
     from swesrl.training.recipes import RecipeError, build_config
     from swesrl.training.run import train
 

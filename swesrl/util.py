@@ -1,0 +1,35 @@
+"""Small helpers every stage may import: atomic writes, safe file names, middle truncation."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Readers see the old file or the whole new one, never half (tmp file, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def safe_name(text: str) -> str:
+    """A file name from an id: characters outside [A-Za-z0-9._-] become '_', leading dots go
+    (no hidden files, no '..'); one character per character, so distinct ids rarely collide."""
+    return _UNSAFE.sub("_", text).lstrip(".")
+
+
+def truncate_middle(text: str, max_chars: int) -> str:
+    """Keep the head and the tail; the marker says how much was cut, never silently."""
+    if max_chars <= 0 or len(text) <= max_chars:
+        return text
+    head = max_chars * 2 // 3
+    tail = max_chars - head
+    cut = len(text) - head - tail
+    return f"{text[:head]}\n[... {cut} characters truncated ...]\n{text[len(text) - tail:]}"

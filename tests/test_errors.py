@@ -1,0 +1,57 @@
+"""Operational failures are one line before any work starts: a missing extra names what installs it."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from swesrl.cli import app
+from swesrl.util import safe_name, truncate_middle, write_atomic
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def tasks_file(tmp_path):
+    task = {"instance_id": "calc-1", "repo": "me/calc", "base_commit": "abc", "problem_statement": "add subtracts",
+            "FAIL_TO_PASS": ["test_calc.py::test_add"], "PASS_TO_PASS": [], "test_cmd": "pytest -rA"}
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps(task) + "\n")
+    return path
+
+
+def test_eval_run_without_the_eval_extra_stops_before_the_agent(tasks_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "swebench", None)  # find_spec answers None, as when not installed
+    result = runner.invoke(app, ["eval", "run", "--tasks", str(tasks_file), "--model", "replay", "--run-id", "r",
+                                 "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert "pip install 'swesrl[eval]'" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_training_without_trl_names_the_train_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "trl", None)
+    result = runner.invoke(app, ["train", "srl", "--recipe", "tiny-cpu", "--data", str(tmp_path / "steps.jsonl"),
+                                 "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 3 and "pip install 'swesrl[train]'" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_hf_model_without_transformers_names_the_train_extra(tasks_file, monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    result = runner.invoke(app, ["agent", "run", "--task", "calc-1", "--tasks", str(tasks_file), "--model", "hf:x"])
+    assert result.exit_code == 3 and "pip install 'swesrl[train]'" in result.output
+
+
+def test_shared_helpers(tmp_path):
+    assert safe_name("../owner/repo:1.0 x") == "_owner_repo_1.0_x"
+    assert safe_name("a/b") != safe_name("a_c")
+    cut = truncate_middle("a" * 50 + "b" * 50, 30)
+    assert cut.startswith("a" * 20) and cut.endswith("b" * 10) and "[... 70 characters truncated ...]" in cut
+    path = tmp_path / "f.txt"
+    write_atomic(path, "one")
+    write_atomic(path, "two")
+    assert path.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
