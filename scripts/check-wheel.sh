@@ -17,3 +17,12 @@ for bare in ("agent", "eval", "sandbox", "training", "trajectories"):
 import swesrl.trajectories, swesrl.cli
 print("[wheel] ok:", swesrl.__version__)
 PY
+# Core install only: commands that need an extra say which, in one line, before any work.
+touch "$tmp/preds.jsonl"
+set +e
+msg=$("$tmp/venv/bin/swesrl" eval patches --tasks "$tmp/none.jsonl" --predictions "$tmp/preds.jsonl" --run-id r 2>&1)
+rc=$?
+set -e
+[ "$rc" = 3 ] && [ "$(printf '%s\n' "$msg" | wc -l)" = 1 ] && printf '%s\n' "$msg" | grep -q "swesrl\[eval\]" \
+  || { echo "[wheel] a missing extra should be one line naming swesrl[eval] (exit 3), got exit $rc: $msg"; exit 1; }
+echo "[wheel] missing extra: $msg"
