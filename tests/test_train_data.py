@@ -114,3 +114,28 @@ def test_paper_recipes_resolve(tmp_path, name):
     if cfg.__class__.__name__ == "SRLConfig":
         assert cfg.beta == 0.0 and cfg.num_generations == 8 and cfg.temperature == 1.0 and cfg.max_grad_norm == 1.0
         assert cfg.warmup_steps == 0 and cfg.dynamic_sampling
+
+
+def test_prompts_over_max_prompt_tokens_are_dropped_and_counted(tmp_path, capsys):
+    """With a real chat template (transformers 5 tokenizes it to a BatchEncoding, not a list of ids)."""
+    from swesrl.training import data as D
+    from swesrl.training.tiny_model import local_tokenizer
+
+    tok = local_tokenizer()
+    rows = step_rows(6)
+    for i, row in enumerate(rows):  # observations of growing length: prompts from short to long
+        row["messages"] = row["messages"][:2] + [{"role": "user", "content": "x = 1\n" * (40 * i)}]
+    path = tmp_path / "steps.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ds = D.grpo_dataset(D.load_steps(path))
+    lengths = [D.prompt_length(tok, r["prompt"]) for r in ds]
+    text = tok.apply_chat_template(ds[5]["prompt"], add_generation_prompt=True, tokenize=False)
+    assert lengths[5] == len(tok(text, add_special_tokens=False)["input_ids"]) > 200
+    assert lengths == sorted(lengths) and len(set(lengths)) == 6
+
+    kept = D.drop_long_prompts(ds, tok, lengths[3])
+    assert [r["target"] for r in kept] == [r["target"] for r in ds.select(range(4))]
+    assert "dropped 2 of 6 examples longer than max_prompt_tokens" in capsys.readouterr().out
+    assert len(D.drop_long_prompts(ds, tok, None)) == 6
+    with pytest.raises(D.DataError, match="every example is longer"):
+        D.drop_long_prompts(ds, tok, lengths[0] - 1)

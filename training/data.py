@@ -111,17 +111,20 @@ def sft_trajectory_dataset(path: str | Path):
     return Dataset.from_list(rows)
 
 
+def prompt_length(tokenizer, messages: list[dict]) -> int:
+    """Tokens of the chat-formatted prompt, generation prompt included (what the model is given)."""
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    # transformers 5 returns a BatchEncoding (a Mapping that is not a dict); older versions a list of ids
+    return len(ids["input_ids"] if hasattr(ids, "keys") else ids)
+
+
 def drop_long_prompts(ds, tokenizer, max_tokens: int | None, column: str = "prompt"):
     """Drop rows whose chat-formatted prompt exceeds ``max_tokens`` (GRPO has no prompt truncation,
-    and cutting a chat prompt would silently remove the issue or the latest observation)."""
+    and cutting a chat prompt would silently remove the issue or the latest observation); the number
+    dropped is printed."""
     if not max_tokens:
         return ds
-
-    def fits(row):
-        ids = tokenizer.apply_chat_template(row[column], add_generation_prompt=True, tokenize=True)
-        return len(ids["input_ids"] if isinstance(ids, dict) else ids) <= max_tokens
-
-    kept = ds.filter(fits)
+    kept = ds.filter(lambda row: prompt_length(tokenizer, row[column]) <= max_tokens)
     if len(kept) < len(ds):
         print(f"dropped {len(ds) - len(kept)} of {len(ds)} examples longer than max_prompt_tokens={max_tokens}")
     if not len(kept):

@@ -80,6 +80,44 @@ def rlvr(recipe: str = RECIPE,
 
 
 @app.command()
+def evaluate(
+    data: Path = typer.Option(..., "--data", help="Held-out step examples (JSONL/Parquet from `swesrl traj split`)."),
+    model: list[str] = typer.Option([], "--model", help="NAME=PATH or PATH of a model to evaluate (repeatable)."),
+    train_data: Path = typer.Option(None, "--train-data", help="The training steps: the best constant answer is chosen on them."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the results as JSON here."),
+    samples: int = typer.Option(4, help="Sampled answers per example at temperature 1 (0: greedy only)."),
+    max_new_tokens: int = typer.Option(128, help="Generation length of each answer."),
+    cpu_threads: int = typer.Option(None, help="torch threads on CPU (1 is fastest for tiny models)."),
+) -> None:
+    """Held-out steps: each model's greedy and sampled answers (mean SRL reward, exact match, format errors,
+    length, distinct answers, action kinds) next to trivial answers on the same rows.
+
+    Example: swesrl train evaluate --data heldout.jsonl --train-data steps.jsonl --model sft=runs/sft --model srl=runs/srl -o eval.json
+    """
+    import json
+
+    from swesrl.training.data import DataError
+    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
+    from swesrl.training.evaluation import evaluate as run_evaluation
+
+    models = dict(m.split("=", 1) if "=" in m else (Path(m).name, m) for m in model)
+    try:
+        result = run_evaluation(models, data, train_data, max_new_tokens=max_new_tokens, samples=samples, cpu_threads=cpu_threads)
+    except DataError as e:
+        raise typer.BadParameter(str(e)) from None
+    typer.echo(f"{result['rows']} held-out steps from {data}; expert action kinds: "
+               + ", ".join(f"{k} {v:.0%}" for k, v in result["expert_action_kinds"].items()))
+    widths = (24, 8, 7, 7, 7, 6, 8, 0)
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
+    for row in table_rows(result):
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(table_cells(row), widths, strict=True)))
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(result, indent=1), encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
 def recipes() -> None:
     """List the bundled recipes.
 

@@ -1,0 +1,126 @@
+"""Held-out step evaluation (`swesrl train evaluate`, training/evaluation.py) and the validation that
+training runs at each checkpoint with it (`--val-data`, `best_checkpoint`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_train_data import write_step_examples  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERT_RUNS = ROOT / "examples" / "trajectories" / "expert_runs.jsonl"
+
+pytest.importorskip("torch")
+
+
+def swesrl(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "swesrl", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, f"swesrl {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def bundled_steps(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("steps") / "steps.jsonl"
+    swesrl("traj", "split", str(EXPERT_RUNS), "-o", str(out))
+    return out
+
+
+def test_trivial_baselines_score_what_they_answer(bundled_steps):
+    from swesrl.training.evaluation import (
+        EMPTY_BASH,
+        SUBMIT,
+        baselines,
+        previous_action,
+        score_answers,
+        step_rows,
+    )
+    from swesrl.training.rewards import model_action_text, srl_reward
+
+    rows = step_rows(bundled_steps)
+    result = baselines(rows[10:], rows[:10])
+    submits = sum(r["target"] == model_action_text(SUBMIT) for r in rows[10:])
+    assert submits > 0 and result["submit"]["exact_match"] == pytest.approx(submits / len(rows[10:]))
+    assert result["submit"]["distinct_answers"] == result["empty bash"]["distinct_answers"] == 1
+    assert result["empty bash"]["reward_mean"] == pytest.approx(sum(srl_reward(EMPTY_BASH, r["target"]) for r in rows[10:]) / 40)
+    # copying the previous expert action: the first step of a run has none (the empty bash call instead)
+    first, second = rows[0], rows[1]
+    assert previous_action(first) == EMPTY_BASH
+    assert model_action_text(previous_action(second)) == first["target"]
+    # the best constant is one of the training targets and no other training target scores more on them
+    best = result["best constant"]["answer"]
+    assert best in {r["target"] for r in rows[:10]}
+    train_scores = {t: score_answers([f"<think>\n\n</think>\n{t}"] * 10, rows[:10])["reward_mean"] for t in {r["target"] for r in rows[:10]}}
+    assert train_scores[best] == max(train_scores.values())
+    assert result["previous expert action"]["action_kinds"] != result["submit"]["action_kinds"]
+
+
+def test_score_answers_counts_malformed_exact_and_distinct_answers():
+    from swesrl.training.evaluation import SUBMIT, score_answers
+
+    rows = [{"target": "<function=submit>\n</function>"}, {"target": "<function=bash>\n<parameter=command>ls</parameter>\n</function>"}]
+    ls = "<think>\nlook\n</think>\n<function=bash>\n<parameter=command>ls</parameter>\n</function>"
+    s = score_answers([SUBMIT, "<think> no action", ls, ls], rows)  # two answers per row
+    assert s["answers"] == 4 and s["exact_match"] == 0.75 and s["format_error_rate"] == 0.25
+    assert s["distinct_answers"] == 2 and s["action_kinds"] == {"bash": 0.5, "submit": 0.25, "malformed": 0.25}
+    assert s["reward_mean"] == pytest.approx((1 - 1 + 1 + 1) / 4)
+    with pytest.raises(ValueError, match="3 answers for 2 rows"):
+        score_answers([SUBMIT] * 3, rows)
+
+
+def test_evaluate_cli_writes_models_and_baselines_on_the_same_rows(bundled_steps, tmp_path):
+    from swesrl.training.tiny_model import init_tiny_model
+
+    model = init_tiny_model(tmp_path / "tiny", corpus=[bundled_steps])
+    heldout = tmp_path / "heldout.jsonl"
+    lines = bundled_steps.read_text().splitlines()
+    heldout.write_text("\n".join(lines[:6]) + "\n")
+    out = tmp_path / "eval.json"
+    printed = swesrl("train", "evaluate", "--data", str(heldout), "--train-data", str(bundled_steps), "--model", f"init={model}",
+                     "--samples", "2", "--max-new-tokens", "8", "--cpu-threads", "1", "-o", str(out))
+    result = json.loads(out.read_text())
+    assert result["rows"] == 6 and set(result["baselines"]) == {"submit", "empty bash", "previous expert action", "best constant"}
+    init = result["models"]["init"]
+    assert init["greedy"]["answers"] == 6 and init["sampled"]["answers"] == 12
+    # 8 tokens of a random model are never a whole answer: all malformed, reward -1
+    assert init["greedy"]["format_error_rate"] == 1.0 and init["greedy"]["reward_mean"] == -1.0
+    assert "best constant" in printed and "init" in printed
+
+
+def test_val_data_validates_every_checkpoint_and_names_the_best(tmp_path):
+    from swesrl.training.tiny_model import init_tiny_model
+    from swesrl.training.validation import BEST_FILE, VALIDATION_FILE, best_checkpoint
+
+    steps = write_step_examples(tmp_path / "steps.jsonl", 16)
+    val = write_step_examples(tmp_path / "val.jsonl", 4)
+    model = init_tiny_model(tmp_path / "tiny", corpus=[steps])
+    out = tmp_path / "srl"
+    printed = swesrl("train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--val-data", str(val), "--model", str(model),
+                     "-o", str(out), "--set", "max_steps=4", "--set", "save_steps=2", "--set", "max_completion_length=12",
+                     "--set", "val_max_new_tokens=12", "--set", "max_refill_rounds=0", "--set", "learning_rate=0.05")
+    results = {n: json.loads((out / f"checkpoint-{n}" / VALIDATION_FILE).read_text()) for n in (2, 4)}
+    for step, r in results.items():
+        assert r["step"] == step and r["val_examples"] == 4
+        assert -1.0 <= r["val_reward_mean"] <= 1.0 and 0.0 <= r["val_format_error_rate"] <= 1.0
+    best = max((2, 4), key=lambda n: (results[n]["val_reward_mean"], -n))
+    assert Path((out / BEST_FILE).read_text().strip()) == (out / f"checkpoint-{best}").resolve()
+    assert best_checkpoint(out) == out / f"checkpoint-{best}"
+    assert f"best checkpoint {(out / f'checkpoint-{best}').resolve()}" in printed
+
+
+def test_best_checkpoint_is_the_highest_validation_reward_earliest_on_ties(tmp_path):
+    from swesrl.training.validation import VALIDATION_FILE, best_checkpoint
+
+    assert best_checkpoint(tmp_path) is None
+    for step, score in [(2, 0.1), (4, 0.3), (10, 0.3), (6, None), (8, -0.2)]:
+        ckpt = tmp_path / f"checkpoint-{step}"
+        ckpt.mkdir()
+        if score is not None:  # a checkpoint saved without validation is never chosen
+            (ckpt / VALIDATION_FILE).write_text(json.dumps({"step": step, "val_reward_mean": score}))
+    assert best_checkpoint(tmp_path) == tmp_path / "checkpoint-4"

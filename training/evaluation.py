@@ -1,0 +1,191 @@
+"""Held-out step evaluation: how a policy's answers score against the experts', next to trivial answers.
+
+A mean SRL reward means little alone: a constant answer (``submit``, an empty ``bash`` call) already
+earns about 0.4 from the shared ``<function=...>`` wrapper. So every model is scored on the same rows
+as four trivial baselines, and the summary says how varied its answers are (distinct answers, action
+kinds against the experts'), which is where a collapsed policy shows. Greedy decoding draws no random
+numbers; sampled decoding runs inside a forked RNG, so evaluating during training never changes the
+training's random stream.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+
+from swesrl.trajectories.actions import Bash, Submit, render_xml
+from swesrl.trajectories.answer import FormatError, parse_answer, render_answer
+
+from .rewards import MALFORMED, _group_rewards, model_action_text
+from .seqmatch import Similarity
+
+SUBMIT = render_answer("", render_xml(Submit()))
+EMPTY_BASH = render_answer("", render_xml(Bash("")))
+
+
+def _kind(answer: str) -> str:
+    try:
+        return parse_answer(answer)[1].kind
+    except FormatError:
+        return "malformed"
+
+
+def _shares(counts: Counter, n: int) -> dict[str, float]:
+    return {k: round(v / n, 4) for k, v in counts.most_common()}
+
+
+def score_answers(answers: Sequence[str], rows: Sequence[dict]) -> dict:
+    """Summary of ``answers`` (one per row, or k per row in row order) against the rows' expert actions."""
+    if not rows or len(answers) % len(rows):
+        raise ValueError(f"{len(answers)} answers for {len(rows)} rows: need the same number per row")
+    per_row = len(answers) // len(rows)
+    rewards, exact, actions = [], 0, []
+    for i, row in enumerate(rows):
+        group = answers[i * per_row : (i + 1) * per_row]
+        rewards += _group_rewards(group, row["target"], Similarity.FAST)
+        texts = [model_action_text(a) for a in group]
+        exact += sum(t == row["target"] for t in texts)
+        actions += texts
+    n = len(answers)
+    return {
+        "reward_mean": sum(rewards) / n,
+        "exact_match": exact / n,
+        "format_error_rate": sum(r == MALFORMED for r in rewards) / n,
+        "answer_chars_mean": sum(map(len, answers)) / n,
+        "distinct_answers": len({a for a in actions if a is not None}),
+        "action_kinds": _shares(Counter(map(_kind, answers)), n),
+        "answers": n,
+    }
+
+
+def expert_kinds(rows: Sequence[dict]) -> dict[str, float]:
+    return _shares(Counter(parse_answer(render_answer("", r["target"]))[1].kind for r in rows), len(rows))
+
+
+def previous_action(row: dict) -> str:
+    """The expert's previous action as an answer (the last assistant turn of the prompt, which may hold
+    the action alone); the empty ``bash`` call at a run's first step, where there is none."""
+    for message in reversed(row["messages"]):
+        if message["role"] == "assistant":
+            content = message["content"]
+            text = model_action_text(content if "<think>" in content else render_answer("", content))
+            if text is not None:
+                return render_answer("", text)
+    return EMPTY_BASH
+
+
+def best_constant(train_rows: Sequence[dict]) -> str:
+    """The one expert action of the training rows that, answered to every training row, scores best."""
+    targets = sorted({r["target"] for r in train_rows})
+    candidates = [render_answer("", t) for t in targets]
+    totals = [0.0] * len(candidates)
+    for row in train_rows:
+        for j, r in enumerate(_group_rewards(candidates, row["target"], Similarity.FAST)):
+            totals[j] += r
+    return candidates[max(range(len(candidates)), key=lambda j: (totals[j], -j))]
+
+
+def baselines(rows: Sequence[dict], train_rows: Sequence[dict] | None = None) -> dict[str, dict]:
+    """The trivial answers on ``rows``: submit, an empty bash call, copying the previous expert action,
+    and (given training rows) the best single constant answer chosen on the training targets."""
+    out = {
+        "submit": score_answers([SUBMIT] * len(rows), rows),
+        "empty bash": score_answers([EMPTY_BASH] * len(rows), rows),
+        "previous expert action": score_answers([previous_action(r) for r in rows], rows),
+    }
+    if train_rows:
+        constant = best_constant(train_rows)
+        out["best constant"] = {**score_answers([constant] * len(rows), rows), "answer": model_action_text(constant)}
+    return out
+
+
+def generate(model, tokenizer, rows: Sequence[dict], *, max_new_tokens: int, samples: int = 0,
+             temperature: float = 1.0, seed: int = 0, batch_size: int = 8) -> list[str]:
+    """Greedy answers (``samples=0``: one per row) or ``samples`` sampled answers per row, in row order."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    answers: list[str] = []
+    devices = [model.device.index] if model.device.type == "cuda" else []
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start : start + batch_size]
+                texts = [tokenizer.apply_chat_template(r["messages"], add_generation_prompt=True, tokenize=False) for r in chunk]
+                enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+                enc = {k: v.to(model.device) for k, v in enc.items()}
+                decoding = (dict(do_sample=True, temperature=temperature, top_p=1.0, top_k=0, num_return_sequences=samples)
+                            if samples else dict(do_sample=False))
+                out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **decoding)
+                answers += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    finally:
+        model.train(was_training)
+    return answers
+
+
+def evaluate_policy(model, tokenizer, rows: Sequence[dict], *, max_new_tokens: int, samples: int = 0,
+                    seed: int = 0, batch_size: int = 8) -> dict:
+    """``{"greedy": summary}``, plus ``"sampled"`` (``samples`` answers per row at temperature 1)."""
+    greedy = generate(model, tokenizer, rows, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    out = {"greedy": score_answers(greedy, rows)}
+    if samples:
+        sampled = generate(model, tokenizer, rows, max_new_tokens=max_new_tokens, samples=samples, seed=seed,
+                           batch_size=batch_size)
+        out["sampled"] = score_answers(sampled, rows)
+    out["examples"] = [{"target": r["target"], "answer": a} for r, a in zip(rows[:5], greedy[:5], strict=False)]
+    return out
+
+
+def step_rows(path: str | Path) -> list[dict]:
+    """``messages`` + ``target`` of every usable step example in ``path``."""
+    from .data import load_steps
+
+    return [{"messages": r["messages"], "target": r["target"]} for r in load_steps(path)]
+
+
+def evaluate(models: dict[str, str], data: str | Path, train_data: str | Path | None = None, *,
+             max_new_tokens: int = 128, samples: int = 4, seed: int = 0, cpu_threads: int | None = None) -> dict:
+    """Every model in ``models`` (name -> path) and the trivial baselines on the held-out steps ``data``."""
+    import torch
+
+    from .run import load_model
+
+    rows = step_rows(data)
+    train_rows = step_rows(train_data) if train_data else None
+    result = {
+        "data": str(data), "train_data": str(train_data) if train_data else None, "rows": len(rows),
+        "max_new_tokens": max_new_tokens, "samples": samples, "expert_action_kinds": expert_kinds(rows),
+        "baselines": baselines(rows, train_rows), "models": {},
+    }
+    for name, path in models.items():
+        gpu = torch.cuda.is_available()
+        model, tokenizer = load_model(SimpleNamespace(model=str(path), use_cpu=not gpu, bf16=gpu, cpu_threads=cpu_threads))
+        model.to("cuda" if gpu else "cpu")
+        result["models"][name] = {"path": str(path), **evaluate_policy(
+            model, tokenizer, rows, max_new_tokens=max_new_tokens, samples=samples, seed=seed)}
+    return result
+
+
+def table_rows(result: dict) -> list[dict]:
+    """One row per model (greedy and sampled) and per baseline, for the CLI and the report."""
+    rows = []
+    for name, m in result["models"].items():
+        for mode in ("greedy", "sampled"):
+            if mode in m:
+                rows.append({"policy": name, "decoding": mode, **m[mode]})
+    for name, b in result["baselines"].items():
+        rows.append({"policy": name, "decoding": "constant" if name in ("submit", "empty bash", "best constant") else "copy", **b})
+    return rows
+
+
+COLUMNS = ("policy", "decoding", "reward", "exact", "format", "chars", "distinct", "top action kinds")
+
+
+def table_cells(row: dict) -> list[str]:
+    kinds = ", ".join(f"{k} {v:.0%}" for k, v in list(row["action_kinds"].items())[:3])
+    return [row["policy"], row["decoding"], f"{row['reward_mean']:.3f}", f"{row['exact_match']:.3f}",
+            f"{row['format_error_rate']:.3f}", f"{row['answer_chars_mean']:.0f}", str(row["distinct_answers"]), kinds]
