@@ -22,7 +22,7 @@ from .loop import AgentResult, save_trajectory
 from .policies import Policy, PolicyError, Usage
 from .tools import Editor, execute
 
-__all__ = ["gold_files", "oracle_messages", "parse_edits", "run_oracle"]
+__all__ = ["apply_answer", "gold_files", "oracle_messages", "parse_edits", "run_oracle"]
 
 
 def parse_edits(answer: str, workdir: str = "/testbed") -> tuple[str, list[Action]]:
@@ -33,6 +33,23 @@ def parse_edits(answer: str, workdir: str = "/testbed") -> tuple[str, list[Actio
         path = posixpath.join(workdir, e.path)
         actions.append(StrReplace(path, e.search, e.replace) if e.search else Create(path, e.replace + "\n"))
     return thought, actions
+
+
+def apply_answer(answer: str, sandbox: Sandbox, steps: list[Step], *, workdir: str, timeout: float,
+                 raw: dict | None = None) -> tuple[str, str]:
+    """Run an answer's SEARCH/REPLACE edits in ``sandbox`` as editor actions, appending one Step per
+    edit (a format-error Step when there is none); returns (exit status, message)."""
+    thought, edits = parse_edits(answer, workdir)
+    if not edits:
+        steps.append(Step(thought, None, "", action_error="no SEARCH/REPLACE edit found", raw=raw))
+        return "format_errors", "the answer held no SEARCH/REPLACE edit"
+    editor = Editor(workdir)
+    failed = 0
+    for i, edit in enumerate(edits):
+        observation = execute(edit, sandbox, editor, timeout)
+        failed += observation.startswith("ERROR")
+        steps.append(Step(thought if i == 0 else "", edit, observation, raw=raw if i == 0 else None))
+    return "submitted", f"{len(edits) - failed} of {len(edits)} edits applied"
 
 
 def run_oracle(
@@ -62,18 +79,8 @@ def run_oracle(
     try:
         reply = policy.act(oracle_messages(problem_statement, shown))
         usage = reply.usage
-        thought, edits = parse_edits(reply.text, workdir)
         raw = {"answer": reply.text, "usage": asdict(reply.usage)}
-        if not edits:
-            trajectory.steps.append(Step(thought, None, "", action_error="no SEARCH/REPLACE edit found", raw=raw))
-            status, message = "format_errors", "the answer held no SEARCH/REPLACE edit"
-        editor = Editor(workdir)
-        for i, edit in enumerate(edits):
-            observation = execute(edit, sandbox, editor, timeout)
-            trajectory.steps.append(Step(thought if i == 0 else "", edit, observation, raw=raw if i == 0 else None))
-        if edits:
-            failed = sum(s.observation.startswith("ERROR") for s in trajectory.steps)
-            status, message = "submitted", f"{len(edits) - failed} of {len(edits)} edits applied"
+        status, message = apply_answer(reply.text, sandbox, trajectory.steps, workdir=workdir, timeout=timeout, raw=raw)
     except PolicyError as e:
         status, message = "policy_error", str(e)
     finally:

@@ -45,6 +45,21 @@ class EvalRun:
         total = self.summary.get("total_instances") or len(self.instances) or 1
         return self.summary.get("resolved_instances", 0) / total
 
+    @property
+    def protocol(self) -> tuple[str, str]:
+        """(model, protocol: agent, oracle or pipeline) from the run's trajectories."""
+        for inst in self.instances:
+            traj = inst.get("_trajectory")
+            if traj is not None:
+                return str(traj.metadata.get("model") or self.name), str(traj.metadata.get("mode") or "agent")
+        return self.name, "-"
+
+    def localization(self) -> tuple[int, int] | None:
+        """(instances whose gold files were all localized, instances scored); None when none was."""
+        scored = [t.metadata["localization"] for i in self.instances if (t := i.get("_trajectory")) is not None
+                  and "hit" in (t.metadata.get("localization") or {})]
+        return (sum(bool(s["hit"]) for s in scored), len(scored)) if scored else None
+
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
@@ -168,9 +183,29 @@ def _page(title: str, body: str) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_CSS}</style></head><body>{body}</body></html>"
 
 
+def _stages_html(meta: dict[str, Any]) -> list[str]:
+    """A pipeline run's stages (prompt and answers each), its localization score and its reranking."""
+    parts = []
+    loc = meta.get("localization")
+    if loc:
+        score = f" — gold files {', '.join(loc['gold_files'])}: {'hit' if loc['hit'] else 'MISS'}" if "hit" in loc else ""
+        parts.append(f"<p><b>localized</b>: {html.escape(', '.join(loc['files']) or 'nothing')}{html.escape(score)}</p>")
+    for stage in meta.get("stages") or []:
+        prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in stage.get("messages") or [])
+        parts.append(f"<div class='step'><b>stage: {html.escape(stage['stage'])}</b><details><summary>prompt</summary>"
+                     f"<pre>{html.escape(prompt[:50000])}</pre></details>")
+        for i, answer in enumerate(stage.get("answers") or []):
+            parts.append(f"<p>answer {i}</p><pre>{html.escape(answer)}</pre>")
+        parts.append("</div>")
+    if meta.get("rerank"):
+        parts.append(f"<p><b>rerank</b>: {html.escape(str(meta['rerank'].get('note', '')))}</p>")
+    return parts
+
+
 def _trajectory_page(traj: Trajectory) -> str:
     parts = [f"<h1>{html.escape(str(traj.instance_id or traj.id))}</h1>",
              f"<h2>Issue</h2><pre>{html.escape(traj.problem_statement)}</pre>"]
+    parts += _stages_html(traj.metadata)
     for i, step in enumerate(traj.steps):
         name = step.action.kind if step.action else "format error"
         shown = render_xml(step.action) if step.action else f"(no action: {step.action_error})"
@@ -183,6 +218,28 @@ def _trajectory_page(traj: Trajectory) -> str:
     if traj.final_patch:
         parts.append(f"<h2>Patch</h2><pre>{html.escape(traj.final_patch)}</pre>")
     return _page(f"trajectory {traj.instance_id}", "".join(parts))
+
+
+PROTOCOLS = ("oracle", "pipeline", "agent")  # the paper's two columns, then the multi-turn agent
+
+
+def _protocols_table(evals: list[EvalRun]) -> tuple[str, list[str]] | None:
+    """Resolve rates per model (rows) and protocol (columns), as the paper's Table 5; None with no protocol known."""
+    cells: dict[str, dict[str, str]] = {}
+    for e in evals:
+        model, protocol = e.protocol
+        if protocol in PROTOCOLS:
+            total = e.summary.get("total_instances", len(e.instances))
+            cells.setdefault(model, {})[protocol] = f"{e.summary.get('resolved_instances', 0)}/{total} ({100 * e.resolve_rate:.1f}%)"
+    if not cells:
+        return None
+    rows = [(model, [c.get(p, "-") for p in PROTOCOLS]) for model, c in sorted(cells.items())]
+    head = "".join(f"<th>{p}</th>" for p in PROTOCOLS)
+    table = f"<table><tr><th>model</th>{head}</tr>" + "".join(
+        f"<tr><td>{html.escape(m)}</td>" + "".join(f"<td>{v}</td>" for v in vals) + "</tr>" for m, vals in rows) + "</table>"
+    md = [f"| model | {' | '.join(PROTOCOLS)} |", "|---|" + "---|" * len(PROTOCOLS)]
+    md += [f"| {m} | {' | '.join(vals)} |" for m, vals in rows]
+    return table, md
 
 
 def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
@@ -210,11 +267,19 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
         body.append("<h2>Plots</h2>")
         for title, b64 in plots:
             body.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{b64}'></figure>")
+    side = _protocols_table(evals)
+    if side:
+        body.append("<h2>Protocols side by side</h2>" + side[0])
+        md += ["## Protocols side by side", "", *side[1], ""]
     for e in evals:
         total = e.summary.get("total_instances", len(e.instances))
         head = f"{e.name}: {e.summary.get('resolved_instances', 0)}/{total} resolved ({100 * e.resolve_rate:.0f}%)"
-        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th><th>steps</th><th>time (s)</th><th>patch (lines)</th><th>trajectory</th></tr>")
-        md += [f"## Evaluation — {head}", "", "| instance | status | steps | time (s) | patch (lines) |", "|---|---|---|---|---|"]
+        loc = e.localization()
+        if loc:
+            head += f"; gold files localized in {loc[0]}/{loc[1]}"
+        loc_th, loc_md = ("<th>localized</th>", " localized |") if loc else ("", "")
+        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th>{loc_th}<th>steps</th><th>time (s)</th><th>patch (lines)</th><th>trajectory</th></tr>")
+        md += [f"## Evaluation — {head}", "", f"| instance | status |{loc_md} steps | time (s) | patch (lines) |", "|---|---|---|---|---|" + ("---|" if loc else "")]
         for inst in e.instances:
             iid = str(inst["instance_id"])
             status = str(inst.get("status", "resolved" if inst.get("resolved") else "unresolved"))
@@ -232,8 +297,11 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
                 page.write_text(_trajectory_page(inst["_trajectory"]), encoding="utf-8")
                 link = f"<a href='trajectories/{page.name}'>view</a>"
             steps = inst.get("steps") if inst.get("steps") is not None else "-"
-            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td><td>{steps}</td><td>{secs}</td><td>{lines}</td><td>{link}</td></tr>")
-            md.append(f"| {iid} | {status} | {steps} | {secs} | {lines} |")
+            hit = ((inst.get("_trajectory") and inst["_trajectory"].metadata.get("localization")) or {}).get("hit")
+            localized = "-" if hit is None else "yes" if hit else "miss"
+            loc_td, loc_cell = (f"<td>{localized}</td>", f" {localized} |") if loc else ("", "")
+            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td>{loc_td}<td>{steps}</td><td>{secs}</td><td>{lines}</td><td>{link}</td></tr>")
+            md.append(f"| {iid} | {status} |{loc_cell} {steps} | {secs} | {lines} |")
         body.append("</table>")
         md.append("")
     if not training and not evals:

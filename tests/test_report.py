@@ -92,3 +92,27 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert (0x1F, 0x77, 0xB4) in colours
     assert (0x3B, 0x7D, 0xD8) in colours
     print(f"screenshot: {shot}")
+
+
+def test_report_puts_the_protocols_side_by_side_and_shows_pipeline_stages(tmp_path):
+    for protocol, status in (("oracle", "resolved"), ("pipeline", "unresolved")):
+        run = tmp_path / protocol
+        (run / "trajectories").mkdir(parents=True)
+        result = InstanceResult("demo__demo-1", status, timings={"total": 1.0})
+        write_result(run, result, "")
+        meta = {"model": "hf:runs/srl", "mode": protocol}
+        if protocol == "pipeline":
+            meta |= {"localization": {"files": ["docs/x.py"], "gold_files": ["src/x.py"], "hit": False, "recall": 0.0},
+                     "stages": [{"stage": "localize", "messages": [{"role": "user", "content": "<repository>"}],
+                                 "answers": ["```\ndocs/x.py\n```"]}]}
+        steps = [Step("fix", Bash("true"), "")]
+        traj = Trajectory("demo__demo-1", "x breaks", steps, instance_id="demo__demo-1", metadata=meta)
+        (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict()))
+        (run / "report.json").write_text(json.dumps(build_report(["demo__demo-1"], ["demo__demo-1"], {"demo__demo-1": result})))
+    assert CliRunner().invoke(app, ["report", str(tmp_path)]).exit_code == 0
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "| model | oracle | pipeline | agent |" in md
+    assert "| hf:runs/srl | 1/1 (100.0%) | 0/1 (0.0%) | - |" in md
+    assert "pipeline: 0/1 resolved (0%); gold files localized in 0/1" in md and "| demo__demo-1 | unresolved | miss |" in md
+    page = (tmp_path / "report" / "trajectories" / "pipeline__demo__demo-1.html").read_text()
+    assert "stage: localize" in page and "&lt;repository&gt;" in page and "MISS" in page

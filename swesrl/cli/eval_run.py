@@ -51,6 +51,7 @@ OUTCOME = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "
 class Mode(str, Enum):
     agent = "agent"
     oracle = "oracle"
+    pipeline = "pipeline"
 
 
 def run(
@@ -58,7 +59,8 @@ def run(
     model: Model,
     run_id: Annotated[str, typer.Option("--run-id", help="Names runs/<run-id>/: trajectories, predictions, results, report.")],
     workers: Annotated[int, typer.Option("--workers", "-w", help="Instances run at once (agent and evaluation).")] = 1,
-    mode: Annotated[Mode, typer.Option("--mode", help="agent: multi-turn agent; oracle: one answer with SEARCH/REPLACE edits to the gold patch's files (the paper's protocol).")] = Mode.agent,
+    mode: Annotated[Mode, typer.Option("--mode", help="agent: multi-turn agent; oracle: one answer with SEARCH/REPLACE edits to the gold patch's files (the paper's oracle file edit); pipeline: localize the files, then the same repair (the paper's end-to-end, Agentless-mini).")] = Mode.agent,
+    samples: Annotated[int, typer.Option("--samples", min=1, help="pipeline mode: repairs sampled (with --temperature > 0); above 1 they are reranked with model-written reproduction scripts.")] = 1,
     instance: Annotated[list[str] | None, typer.Option("--instance", "-i", help="Only these instance ids; repeatable.")] = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Where run folders live.")] = Path("runs"),
     step_limit: StepLimit = 50,
@@ -83,6 +85,7 @@ def run(
 
     Example: swesrl eval run --tasks examples/tasks/tasks.jsonl --model replay --workers 2 --run-id replay-check
     """
+    from swesrl.agent.agentless import PipelineConfig, run_pipeline
     from swesrl.agent.oracle import gold_files, run_oracle
     from swesrl.eval.environment import ensure_task_image
     from swesrl.eval.evaluate import EvalOptions, evaluate_predictions
@@ -103,6 +106,9 @@ def run(
         task_list = [t for t in task_list if t.instance_id in set(instance)]
     if not task_list:
         raise typer.BadParameter(f"{tasks}: no tasks to run", param_hint="--tasks")
+    if samples > 1 and (temperature == 0 or seed is not None):
+        raise typer.BadParameter("above 1 needs --temperature > 0 and no --seed: greedy decoding, or a seed set for "
+                                 "every call, gives every sample the same answer", param_hint="--samples")
     require_docker()
     policy = load_policy(model, temperature, max_new_tokens, seed, api_key_env, native_tools, request_timeout)
     config = agent_config(step_limit, token_limit, cost_limit, wall_time, command_timeout, max_format_errors, ctx_steps, max_prompt_tokens)
@@ -120,6 +126,10 @@ def run(
             if mode is Mode.oracle:
                 return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=path,
                                   instance_id=task.instance_id, repo=task.repo, base_commit=task.base_commit)
+            if mode is Mode.pipeline:
+                return run_pipeline(player, sandbox, task.problem_statement, gold_files=gold_files(task.patch) if task.patch else None,
+                                    config=PipelineConfig(samples=samples, command_timeout=command_timeout), out=path,
+                                    instance_id=task.instance_id, repo=task.repo, base_commit=task.base_commit)
             return run_agent(player, sandbox, task.problem_statement, config=config, out=path,
                              instance_id=task.instance_id, repo=task.repo, base_commit=task.base_commit)
 

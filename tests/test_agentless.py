@@ -1,0 +1,132 @@
+"""The end-to-end pipeline (localize, repair, rerank) on a real git repository in a LocalSandbox,
+driven by scripted answers: patches, localization scores, format errors and reranking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swesrl.agent.agentless import PipelineConfig, run_pipeline
+from swesrl.agent.local_sandbox import LocalSandbox
+from swesrl.agent.localize import parse_localization, shown_files
+from swesrl.agent.policies import ScriptedPolicy
+from swesrl.agent.rerank import parse_test
+
+CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
+FIX = "<think>add subtracts</think>\n### calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"
+WRONG = "<think>try mul</think>\n### calc/ops.py\n<<<<<<< SEARCH\n    return a * b\n=======\n    return b * a\n>>>>>>> REPLACE\n"
+LOCATE = "<think>add lives in ops</think>\n```\ncalc/ops.py\n```\n"
+REPRO = "<think>check add</think>\n```python\nimport sys\nfrom calc.ops import add\nsys.exit(0 if add(2, 3) == 5 else 1)\n```\n"
+NOT_REPRO = "<think>check mul</think>\n```python\nfrom calc.ops import mul\nassert mul(2, 3) == 6\n```\n"
+
+
+@pytest.fixture
+def src(tmp_path):
+    root = tmp_path / "src"
+    (root / "calc").mkdir(parents=True)
+    (root / "calc" / "__init__.py").write_text("")
+    (root / "calc" / "ops.py").write_text(CALC)
+    (root / "README.md").write_text("calc\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_ops.py").write_text("from calc.ops import add\n")
+    return root
+
+
+def pipeline(src, answers, tmp_path, gold=("calc/ops.py",), **config):
+    with LocalSandbox(src) as sb:
+        cfg = PipelineConfig(workdir=sb.workdir, **config)
+        return run_pipeline(ScriptedPolicy(answers), sb, "add(2, 3) returns -1", gold_files=list(gold), config=cfg,
+                            out=tmp_path / "run.jsonl", instance_id="calc-1")
+
+
+def test_correct_localization_and_edit_make_the_patch_and_score_a_hit(src, tmp_path):
+    result = pipeline(src, [LOCATE, FIX], tmp_path)
+    assert result.exit_status == "submitted"
+    assert "-    return a - b\n+    return a + b\n" in result.patch
+    meta = result.trajectory.metadata
+    assert meta["mode"] == "pipeline" and meta["localization"]["hit"] is True and meta["localization"]["recall"] == 1.0
+    localize, repair = meta["stages"]
+    assert localize["stage"] == "localize" and localize["answers"] == [LOCATE]
+    listing = localize["messages"][1]["content"]
+    assert "calc/ops.py" in listing and "README.md" not in listing  # Python files only, by default
+    assert "### calc/ops.py\n```\ndef add(a, b):" in repair["messages"][1]["content"]  # the oracle mode's repair prompt
+    saved = json.loads((tmp_path / "run.jsonl").read_text())
+    assert saved["metadata"]["stages"][1]["answers"] == [FIX] and saved["final_patch"] == result.patch
+
+
+def test_a_wrong_file_is_a_localization_miss(src, tmp_path):
+    wrong_file = "<think>tests</think>\n```\ntests/test_ops.py\n```"
+    edit = "### tests/test_ops.py\n<<<<<<< SEARCH\nfrom calc.ops import add\n=======\nfrom calc.ops import add, mul\n>>>>>>> REPLACE\n"
+    result = pipeline(src, [wrong_file, edit], tmp_path)
+    loc = result.trajectory.metadata["localization"]
+    assert loc["files"] == ["tests/test_ops.py"] and loc["hit"] is False and loc["recall"] == 0.0
+    assert result.exit_status == "submitted" and "calc/ops.py" not in result.patch
+
+
+@pytest.mark.parametrize("answers, stage", [(["<think>no idea</think> Sorry, I cannot tell."], "localize"),
+                                             ([LOCATE, "<think>hmm</think> change add to add"], "repair")])
+def test_a_malformed_answer_is_a_format_error_in_the_trajectory(src, tmp_path, answers, stage):
+    result = pipeline(src, answers, tmp_path)
+    assert result.exit_status == "format_errors" and result.patch == ""
+    [step] = result.trajectory.steps
+    assert step.action is None and step.action_error and step.raw["stage"] == stage
+    assert json.loads((tmp_path / "run.jsonl").read_text())["metadata"]["exit_status"] == "format_errors"
+
+
+def test_paths_outside_the_repository_fail_localization(src, tmp_path):
+    result = pipeline(src, ["<think>x</think>\n```\ncalc/core.py\n```"], tmp_path)
+    assert result.exit_status == "localization_failed" and "calc/core.py" in result.trajectory.metadata["exit_message"]
+    [step] = result.trajectory.steps  # the run has a step, so the trajectory readers (and the report) take it
+    assert step.action is None and "calc/core.py" in step.action_error
+
+
+def test_rerank_picks_the_patch_the_reproduction_script_passes(src, tmp_path):
+    # calls: localize, 3 repairs, 3 scripts; the wrong patch has the majority, the reproducing script decides
+    result = pipeline(src, [LOCATE, WRONG, WRONG, FIX, REPRO, NOT_REPRO, "no script"], tmp_path, samples=3)
+    assert result.exit_status == "submitted" and "+    return a + b\n" in result.patch and "b * a" not in result.patch
+    ranking = result.trajectory.metadata["rerank"]
+    assert ranking["chosen"] == 2 and ranking["votes"] == [2, 2, 1] and ranking["scores"] == [0, 0, 1]
+    usable, not_repro, none = ranking["tests"]
+    assert usable["error"] is None and usable["passed_by"] == [2]
+    assert "does not reproduce" in not_repro["error"] and none["error"] == "no script in the answer"
+    assert [s["stage"] for s in result.trajectory.metadata["stages"]] == ["localize", "repair", "reproduction tests"]
+
+
+def test_without_a_reproducing_script_the_majority_wins(src, tmp_path):
+    result = pipeline(src, [LOCATE, FIX, WRONG, WRONG, NOT_REPRO, NOT_REPRO, NOT_REPRO], tmp_path, samples=3)
+    assert result.trajectory.metadata["rerank"]["chosen"] == 1 and "b * a" in result.patch
+
+
+def test_localization_answers_are_read_leniently():
+    known = {"a/b.py", "c.py", "Makefile"}
+    assert parse_localization("<think>t</think>\n```\n./a/b.py\nc.py\n```", known, 3).files == ["a/b.py", "c.py"]
+    loc = parse_localization("1. `a/b.py` (the parser)\n- Makefile\n- x/y.py, e.g. version 3.11", known, 2)
+    assert loc.files == ["a/b.py", "Makefile"] and loc.unknown == ["x/y.py"] and loc.thought == ""
+    assert parse_localization("<think>c.py?</think> nothing here", known, 3).files == []
+
+
+def test_the_listing_keeps_to_its_budget_dropping_tests_first():
+    paths = ["pkg/a.py", "pkg/b.py", "tests/test_a.py", "docs/x.md"]
+    assert shown_files(paths, ("*.py",), 1000) == (["pkg/a.py", "pkg/b.py", "tests/test_a.py"], 1)
+    assert shown_files(paths, ("*.py",), 20) == (["pkg/a.py", "pkg/b.py"], 2)
+    assert shown_files(paths, (), 10) == (["pkg/a.py"], 3)
+
+
+def test_reproduction_script_is_the_last_code_block():
+    assert parse_test("<think>```python\nno\n```</think>\n```python\nprint(1)\n```") == "print(1)\n"
+    assert parse_test("no code") is None
+
+
+@pytest.mark.parametrize("extra", [[], ["--temperature", "0.8", "--seed", "1"]])
+def test_sampling_several_repairs_needs_sampling_that_varies(extra, tmp_path):
+    from typer.testing import CliRunner
+
+    from swesrl.cli import app
+
+    tasks = Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tasks.jsonl"
+    result = CliRunner().invoke(app, ["eval", "run", "--tasks", str(tasks), "--model", "replay", "--run-id", "r",
+                                      "--mode", "pipeline", "--samples", "3", "--runs-dir", str(tmp_path), *extra],
+                                env={"COLUMNS": "250"})
+    assert result.exit_code == 2 and "--samples" in result.output and "same answer" in result.output
