@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from swesrl.sandbox.base import Sandbox
-from swesrl.trajectories.context import Message, truncate_middle
+from swesrl.trajectories.context import Message
 from swesrl.trajectories.edits import answer_patch, oracle_messages
 from swesrl.trajectories.schema import Step, Trajectory
+from swesrl.util import truncate_middle
 
 from .localize import (
     localization_score,
