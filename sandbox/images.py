@@ -13,6 +13,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import shlex
@@ -33,6 +34,8 @@ import docker.errors
 
 from swesrl.errors import DiskFull, DockerUnavailable, SwesrlError
 from swesrl.util import safe_name
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None] | None
 
@@ -511,7 +514,7 @@ def prune_images(kind: Literal["instance", "all"] = "instance") -> list[str]:
                 client.images.remove(info.tag)
                 removed.append(info.tag)
             except docker.errors.APIError as e:
-                print(f"[sandbox] kept {info.tag}: {e.explanation}", file=sys.stderr)
+                log.warning(f"kept {info.tag}: {e.explanation}")
     return removed
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 
 import pytest
@@ -55,3 +56,15 @@ def test_shared_helpers(tmp_path):
     write_atomic(path, "one")
     write_atomic(path, "two")
     assert path.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+@pytest.mark.parametrize(("rank", "shown"), [("0", True), ("3", False)])
+def test_library_messages_show_on_the_main_process_only(rank, shown, monkeypatch, capsys):
+    from swesrl.logs import setup_logging
+
+    monkeypatch.setenv("RANK", rank)
+    setup_logging()
+    logging.getLogger("swesrl.training.data").info("skipped 2 rows")
+    logging.getLogger("swesrl.training.data").warning("no checkpoint")
+    err = capsys.readouterr().err
+    assert ("skipped 2 rows" in err) == shown and "no checkpoint" in err

@@ -8,12 +8,15 @@ the expert action travels as ``target``. SFT reads prompt/completion pairs (one 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from swesrl.trajectories.actions import render_xml
 from swesrl.trajectories.answer import render_answer
 from swesrl.trajectories.context import ContextConfig, Turn, build_messages
 from swesrl.trajectories.schema import Trajectory
+
+log = logging.getLogger(__name__)
 
 STEP_COLUMNS = ("messages", "target")
 
@@ -61,7 +64,7 @@ def load_steps(path: str | Path):
     ds = load_dataset(fmt, data_files=str(path), split="train")
     good = ds.filter(lambda r: isinstance(r["messages"], list) and bool(r["messages"]) and bool(r["target"]))
     if len(good) < len(ds):
-        print(f"{path}: skipped {len(ds) - len(good)} of {len(ds)} rows with no messages or no target")
+        log.info(f"{path}: skipped {len(ds) - len(good)} of {len(ds)} rows with no messages or no target")
     if not len(good):
         raise DataError(f"{path}: no usable step examples")
     return good
@@ -105,7 +108,7 @@ def sft_trajectory_dataset(path: str | Path):
             except (ValueError, KeyError, TypeError) as e:
                 bad.append(f"line {lineno}: {e}")
     if bad:
-        print(f"{path}: skipped {len(bad)} trajectories ({'; '.join(bad[:3])}{' ...' if len(bad) > 3 else ''})")
+        log.info(f"{path}: skipped {len(bad)} trajectories ({'; '.join(bad[:3])}{' ...' if len(bad) > 3 else ''})")
     if not rows:
         raise DataError(f"{path}: no usable trajectories")
     return Dataset.from_list(rows)
@@ -126,7 +129,7 @@ def drop_long_prompts(ds, tokenizer, max_tokens: int | None, column: str = "prom
         return ds
     kept = ds.filter(lambda row: prompt_length(tokenizer, row[column]) <= max_tokens)
     if len(kept) < len(ds):
-        print(f"dropped {len(ds) - len(kept)} of {len(ds)} examples longer than max_prompt_tokens={max_tokens}")
+        log.info(f"dropped {len(ds) - len(kept)} of {len(ds)} examples longer than max_prompt_tokens={max_tokens}")
     if not len(kept):
         raise DataError(f"every example is longer than max_prompt_tokens={max_tokens}")
     return kept

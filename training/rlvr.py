@@ -20,6 +20,7 @@ p = correct/G, which is > epsilon exactly when 0 < correct < G (for any epsilon 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +43,8 @@ from swesrl.trajectories.edits import (
 
 from .rewards import completion_text
 from .srl_trainer import SRLTrainer
+
+log = logging.getLogger(__name__)
 
 FILES_CACHE = "rlvr_files.jsonl"
 
@@ -140,7 +143,7 @@ def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], opti
         broken = [(k, r) for k, r in results.items() if isinstance(r, Exception) or r.status == ERROR]
         for (iid, _), r in broken:
             why = f"{type(r).__name__}: {r}" if isinstance(r, Exception) else r.reason
-            print(f"rlvr reward: {iid}: evaluation error, its group gets no gradient ({why[:300]})")
+            log.warning(f"rlvr reward: {iid}: evaluation error, its group gets no gradient ({why[:300]})")
         if log_metric is not None:
             log_metric("rlvr/patch_frac", sum(map(bool, patches)) / max(1, len(patches)))
             log_metric("rlvr/patches_evaluated", float(len(todo)))
@@ -176,10 +179,10 @@ def load_rlvr_tasks(source: str) -> list[Task]:
     except (TaskError, OSError) as e:
         raise RLVRDataError(str(e)) from None
     for e in errors:
-        print(f"skipped: {e}")
+        log.warning(f"skipped: {e}")
     no_gold = [t.instance_id for t in tasks if not gold_files(t.patch)]
     if no_gold:
-        print(f"{source}: skipped {len(no_gold)} tasks without a gold patch (it names the files to show): {', '.join(no_gold[:5])}")
+        log.info(f"{source}: skipped {len(no_gold)} tasks without a gold patch (it names the files to show): {', '.join(no_gold[:5])}")
     tasks = [t for t in tasks if t.instance_id not in no_gold]
     if not tasks:
         raise RLVRDataError(f"{source}: no usable tasks")

@@ -9,6 +9,7 @@ run directory loads as its base model with the adapter merged).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from . import data as D
 from .metrics import MetricsCallback, truncate_metrics
 from .recipes import method_of, save_config
 from .validation import BEST_FILE, ValidationCallback
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -90,7 +93,7 @@ def _vllm_available(config) -> None:
         import importlib.util
 
         if importlib.util.find_spec("vllm") is None:
-            print("use_vllm is set but vllm is not installed: generating with transformers instead")
+            log.warning("use_vllm is set but vllm is not installed: generating with transformers instead")
             config.use_vllm = False
 
 
@@ -144,7 +147,7 @@ def train(config, resume: str | bool | None = None, reward_funcs=None) -> RunRes
     out = Path(config.output_dir)
     checkpoint = resolve_resume(out, resume)
     if resume and checkpoint is None:
-        print(f"{out}: no complete checkpoint to resume from; starting fresh")
+        log.info(f"{out}: no complete checkpoint to resume from; starting fresh")
     if checkpoint is not None:
         truncate_metrics(out, int(checkpoint.name.rsplit("-", 1)[1]))
     elif (out / "metrics.jsonl").exists():

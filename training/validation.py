@@ -9,12 +9,15 @@ run still matches an uninterrupted one.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .evaluation import evaluate_policy
+
+log = logging.getLogger(__name__)
 
 VALIDATION_FILE = "validation.json"
 BEST_FILE = "best_checkpoint"
@@ -55,6 +58,6 @@ class ValidationCallback(TrainerCallback):
             if best is not None:
                 (self.run_dir / BEST_FILE).write_text(str(best.resolve()) + "\n")
                 state.best_model_checkpoint = str(best)  # protects it from save_total_limit rotation
-            print(f"validation @ step {state.global_step}: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in result.items() if isinstance(v, float)))
+            log.info(f"validation @ step {state.global_step}: "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in result.items() if isinstance(v, float)))
         return control

@@ -8,6 +8,7 @@ from typer.core import TyperGroup
 
 from swesrl import __version__
 from swesrl.errors import SwesrlError
+from swesrl.logs import setup_logging
 
 from . import agent, doctor, eval, eval_run, model, quickstart, report, sandbox, train, traj
 from .output import err
@@ -55,6 +56,7 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """Expert trajectories -> step examples -> SRL training -> the agent in a Docker sandbox -> SWE-bench evaluation."""
+    setup_logging()
 
 
 def main() -> None:
