@@ -62,9 +62,16 @@ class _Stop(Exception):
 
 
 def budget_files(files: dict[str, str], max_chars: int) -> dict[str, str]:
-    """Each file's text within an equal share of ``max_chars``, cut in the middle with a visible marker."""
-    share = max_chars // max(1, len(files))
-    return {path: truncate_middle(text, share) for path, text in files.items()}
+    """The files' text within ``max_chars`` in all: smaller files whole, the budget they leave shared
+    by the larger ones, each cut in the middle with a visible marker. Order kept."""
+    shown: dict[str, str] = {}
+    left = max_chars
+    by_size = sorted(files, key=lambda p: len(files[p]))
+    for i, path in enumerate(by_size):
+        share = left // (len(by_size) - i)
+        shown[path] = truncate_middle(files[path], share)
+        left -= min(len(files[path]), share)
+    return {path: shown[path] for path in files}
 
 
 class _Run:
