@@ -31,4 +31,3 @@ def setup_logging() -> None:
     if not any(isinstance(h, _Stderr) for h in logger.handlers):
         logger.addHandler(_Stderr())
     logger.setLevel(logging.INFO if is_main_process() else logging.WARNING)
-    logger.propagate = False

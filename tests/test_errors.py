@@ -63,6 +63,7 @@ def test_library_messages_show_on_the_main_process_only(rank, shown, monkeypatch
     from swesrl.logs import setup_logging
 
     monkeypatch.setenv("RANK", rank)
+    monkeypatch.setattr(logging.getLogger("swesrl"), "level", logging.NOTSET)  # restored after the test
     setup_logging()
     logging.getLogger("swesrl.training.data").info("skipped 2 rows")
     logging.getLogger("swesrl.training.data").warning("no checkpoint")

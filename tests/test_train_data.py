@@ -7,6 +7,7 @@ way the splitter does (the real prompt builder, canonical action text) until bun
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -116,8 +117,9 @@ def test_paper_recipes_resolve(tmp_path, name):
         assert cfg.warmup_steps == 0 and cfg.dynamic_sampling
 
 
-def test_prompts_over_max_prompt_tokens_are_dropped_and_counted(tmp_path, capsys):
+def test_prompts_over_max_prompt_tokens_are_dropped_and_counted(tmp_path, caplog):
     """With a real chat template (transformers 5 tokenizes it to a BatchEncoding, not a list of ids)."""
+    caplog.set_level(logging.INFO, logger="swesrl")  # the drop count is logged
     from swesrl.training import data as D
     from swesrl.training.tiny_model import local_tokenizer
 
@@ -135,7 +137,7 @@ def test_prompts_over_max_prompt_tokens_are_dropped_and_counted(tmp_path, capsys
 
     kept = D.drop_long_prompts(ds, tok, lengths[3])
     assert [r["target"] for r in kept] == [r["target"] for r in ds.select(range(4))]
-    assert "dropped 2 of 6 examples longer than max_prompt_tokens" in capsys.readouterr().out
+    assert "dropped 2 of 6 examples longer than max_prompt_tokens" in caplog.text
     assert len(D.drop_long_prompts(ds, tok, None)) == 6
     with pytest.raises(D.DataError, match="every example is longer"):
         D.drop_long_prompts(ds, tok, lengths[0] - 1)
