@@ -3,7 +3,9 @@
 Beside oracle file edit (the model is shown the gold patch's files) and the multi-turn agent, the
 pipeline finds the files itself, in up to three model stages, all on the same policy and sandbox:
 
-1. localize: issue + the repository's file paths -> the files to edit (``localize.py``);
+1. localize: issue + the repository's file paths -> the files to edit (``localize.py``); a file too
+   long for the repair prompt is narrowed to the definitions the model names from its outline
+   (``outline.py``, one more call, only when some file is too long);
 2. repair: issue + those files' text -> SEARCH/REPLACE edits, with the oracle mode's very prompt
    and parser (``trajectories/edits.py``): "the same repair" the paper names;
 3. rerank (only with ``samples > 1``): N repairs and N reproduction scripts are sampled, the
@@ -12,7 +14,8 @@ pipeline finds the files itself, in up to three model stages, all on the same po
 Greedy decoding and one sample by default, as in the paper. Every stage's prompt and answers are
 saved in the trajectory's metadata (``stages``); the chosen answer's edits run through the agent's
 editor as ordinary Steps, so the patch is the sandbox's diff, as in the other two protocols.
-Policy calls come in a fixed order: localize, the N repairs, then the N reproduction scripts.
+Policy calls come in a fixed order: localize, (localize functions,) the N repairs, then the N
+reproduction scripts.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from .localize import (
 )
 from .loop import AgentResult, save_trajectory
 from .oracle import apply_answer
+from .outline import definitions, excerpt, outline_messages, parse_definitions
 from .policies import Policy, PolicyError, Usage
 from .rerank import parse_test, rerank, test_messages
 
@@ -61,17 +65,21 @@ class _Stop(Exception):
         self.status = status
 
 
-def budget_files(files: dict[str, str], max_chars: int) -> dict[str, str]:
-    """The files' text within ``max_chars`` in all: smaller files whole, the budget they leave shared
-    by the larger ones, each cut in the middle with a visible marker. Order kept."""
-    shown: dict[str, str] = {}
+def shares(sizes: dict[str, int], max_chars: int) -> dict[str, int]:
+    """Each file's part of ``max_chars``: smaller files whole, what they leave shared by the larger."""
+    out: dict[str, int] = {}
     left = max_chars
-    by_size = sorted(files, key=lambda p: len(files[p]))
+    by_size = sorted(sizes, key=lambda p: sizes[p])
     for i, path in enumerate(by_size):
-        share = left // (len(by_size) - i)
-        shown[path] = truncate_middle(files[path], share)
-        left -= min(len(files[path]), share)
-    return {path: shown[path] for path in files}
+        out[path] = min(sizes[path], left // (len(by_size) - i))
+        left -= out[path]
+    return out
+
+
+def budget_files(files: dict[str, str], max_chars: int) -> dict[str, str]:
+    """The files' text within ``max_chars`` in all (``shares``), each cut in the middle with a visible marker."""
+    share = shares({p: len(t) for p, t in files.items()}, max_chars)
+    return {path: truncate_middle(text, max(1, share[path])) for path, text in files.items()}
 
 
 class _Run:
@@ -112,7 +120,7 @@ class _Run:
     def repair(self, files: list[str]) -> str:
         c, problem = self.config, self.trajectory.problem_statement
         full = {f: self.sandbox.read_file(posixpath.join(c.workdir, f)) for f in files}
-        shown = budget_files(full, c.max_file_chars)
+        shown = budget_files(self.narrow(full), c.max_file_chars)
         answers = self.ask("repair", oracle_messages(problem, shown), c.samples)
         if c.samples == 1:
             return answers[0]
@@ -121,6 +129,18 @@ class _Run:
                          workdir=c.workdir, timeout=c.test_timeout)
         self.trajectory.metadata["rerank"] = ranking.to_dict()
         return answers[ranking.chosen]
+
+    def narrow(self, full: dict[str, str]) -> dict[str, str]:
+        """Python files too long for their share of the repair prompt: the definitions the model
+        names from their outlines (one more policy call), instead of a blind middle cut."""
+        share = shares({p: len(t) for p, t in full.items()}, self.config.max_file_chars)
+        outlines = {p: d for p, t in full.items() if len(t) > share[p] and (d := definitions(t))}
+        if not outlines:
+            return full
+        [answer] = self.ask("localize functions", outline_messages(self.trajectory.problem_statement, outlines))
+        named = parse_definitions(answer, outlines)
+        self.trajectory.metadata["localization"]["functions"] = {p: [d.qualname for d in ds] for p, ds in named.items()}
+        return {p: excerpt(t, named[p]) if p in named else t for p, t in full.items()}
 
     def run(self, gold: list[str] | None) -> tuple[str, str]:
         answer = self.repair(self.localize(gold))

@@ -156,3 +156,30 @@ def test_a_transformers_model_runs_the_pipeline_and_every_stage_is_recorded(src,
     assert result.exit_status in {"format_errors", "localization_failed", "submitted"}, meta["exit_message"]
     assert meta["stages"][0]["stage"] == "localize" and len(meta["stages"][0]["answers"]) == 1
     assert meta["usage"]["prompt_tokens"] > 0 and meta["localization"]["recall"] in (0.0, 1.0)
+
+
+def test_a_file_too_long_for_the_prompt_is_narrowed_to_the_definitions_the_model_names(src, tmp_path):
+    filler = "".join(f"\n\ndef f{i}(x):\n    return x + {i}\n" for i in range(40))
+    (src / "calc" / "ops.py").write_text(CALC + filler)
+    result = pipeline(src, [LOCATE, "<think>add</think>\n```\ncalc/ops.py: add\n```", FIX], tmp_path, max_file_chars=300)
+    assert result.exit_status == "submitted" and "+    return a + b\n" in result.patch
+    meta = result.trajectory.metadata
+    assert meta["localization"]["functions"] == {"calc/ops.py": ["add"]}
+    outline, repair = meta["stages"][1], meta["stages"][2]
+    assert outline["stage"] == "localize functions" and "1: def add(a, b):\n5: def mul(a, b):" in outline["messages"][1]["content"]
+    shown = repair["messages"][1]["content"]
+    assert "def add(a, b):\n    return a - b\n" in shown and "[... lines 8-166 not shown ...]" in shown and "def f20" not in shown
+
+
+def test_outlines_name_methods_by_class_and_excerpts_merge_close_definitions():
+    from swesrl.agent.outline import definitions, excerpt, parse_definitions
+
+    source = "import x\n\n\nclass A:\n    @property\n    def get(self):\n        return 1\n\n    def put(self):\n        pass\n\n\ndef get():\n    pass\n"
+    defs = definitions(source)
+    assert [(d.qualname, d.start, d.end) for d in defs] == [("A", 4, 10), ("A.get", 5, 7), ("A.put", 9, 10), ("get", 13, 14)]
+    assert definitions("def broken(:\n") is None
+    named = parse_definitions("<think>get?</think>\n```\nm.py: A.get\nm.py: get\n```", {"m.py": defs})["m.py"]
+    assert [d.qualname for d in named] == ["A.get", "get"]
+    expected = "[... lines 1-3 not shown ...]\nclass A:\n    @property\n    def get(self):\n        return 1\n\n[... lines 9-14 not shown ...]\n"
+    assert excerpt(source, named[:1], context=1) == expected
+    assert excerpt(source, named, context=1).count("not shown") == 2  # lines 1-3 and 9-11; none after 14
