@@ -56,3 +56,27 @@ def test_pipeline_mode_against_an_openai_compatible_server_on_the_bundled_tasks(
     md = (runs / "report" / "report.md").read_text()
     assert f"| openai:served-model@{srv.url} | - | 1/3 (33.3%) | - |" in md and "gold files localized in 1/3" in md
     assert f"| {WRONG} | empty_patch | miss |" in md
+
+
+def test_rerank_in_the_task_container_picks_the_patch_its_reproduction_script_passes(tmp_path):
+    from swesrl.agent.agentless import PipelineConfig, run_pipeline
+    from swesrl.agent.policies import ScriptedPolicy
+    from swesrl.eval.environment import ensure_task_image
+    from swesrl.eval.tasks import load_tasks
+    from swesrl.sandbox.docker_sandbox import DockerSandbox
+
+    task = next(t for t in load_tasks(TASKS) if t.instance_id == RIGHT)
+    fix = render_search_replace(patch_to_edits(task.patch))
+    wrong = "### inflection/__init__.py\n<<<<<<< SEARCH\n    if number % 100 in (11, 12):\n=======\n    if number % 100 in (11, 12, 14):\n>>>>>>> REPLACE\n"
+    repro = "```python\nimport inflection\nassert inflection.ordinalize(13) == '13th', inflection.ordinalize(13)\n```"
+    answers = ["```\ninflection/__init__.py\n```", wrong, fix, repro, "```python\nprint('always passes')\n```"]
+    run_id = f"test-rerank-{uuid.uuid4().hex[:6]}"
+    with DockerSandbox(ensure_task_image(task), run_id=run_id, instance_id=task.instance_id) as sb:
+        result = run_pipeline(ScriptedPolicy(answers), sb, task.problem_statement, gold_files=["inflection/__init__.py"],
+                              config=PipelineConfig(samples=2))
+        status = sb.exec("git status --porcelain", 30).output
+    ranking = result.trajectory.metadata["rerank"]
+    assert ranking["chosen"] == 1 and ranking["scores"] == [0, 1], ranking
+    assert "does not reproduce" in ranking["tests"][1]["error"]
+    assert result.patch.count("+    if number % 100 in (11, 12, 13):") == 1 and "14)" not in result.patch
+    assert status == " M inflection/__init__.py\n"  # the candidates' runs left nothing behind
