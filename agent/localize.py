@@ -97,5 +97,5 @@ def parse_localization(answer: str, known: set[str], max_files: int) -> Localiza
 def localization_score(localized: list[str], gold: list[str]) -> dict[str, object]:
     """``hit``: every gold file was localized; ``recall``: the share of gold files localized."""
     found = [g for g in gold if g in localized]
-    return {"gold_files": list(gold), "localized": list(localized), "hit": bool(gold) and len(found) == len(gold),
+    return {"gold_files": list(gold), "hit": bool(gold) and len(found) == len(gold),
             "recall": round(len(found) / len(gold), 3) if gold else None}
