@@ -21,9 +21,10 @@ from swesrl.errors import DockerUnavailable
 from swesrl.trajectories.context import ContextConfig
 from swesrl.util import safe_name
 
+from . import SUMMARY
 from .output import err, out
 
-app = typer.Typer(help="The agent: a model works on an issue inside a Docker sandbox.", no_args_is_help=True)
+app = typer.Typer(help=SUMMARY["agent"], no_args_is_help=True)
 
 MODEL_HELP = "hf:PATH, vllm:PATH, openai:MODEL@BASE_URL (key from --api-key-env), replay or replay:PATH."
 Model = Annotated[str, typer.Option("--model", "-m", help=MODEL_HELP)]

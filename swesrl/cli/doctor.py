@@ -87,7 +87,7 @@ def _extra(module: str, extra: str | None, what: str) -> Check:
 def doctor(
     min_free_gb: float = typer.Option(10.0, "--min-free-gb", help="Warn when Docker's disk has less free space than this."),
 ) -> None:
-    """Check Docker, the base image, optional extras and disk space; print how to fix each problem.
+    """Check Docker, the base image, optional extras and disk space; say how to fix each problem.
 
     Exits 1 when something required is missing (optional extras only warn).
 

@@ -11,9 +11,10 @@ from rich.table import Table
 
 from swesrl.errors import require
 
+from . import SUMMARY
 from .output import err, out
 
-app = typer.Typer(help="SWE-bench evaluation: run predictions' patches against the tasks' tests in Docker.", no_args_is_help=True)
+app = typer.Typer(help=SUMMARY["eval"], no_args_is_help=True)
 
 REPOS_DIR = typer.Option(None, "--repos-dir", help="Folder of repository sources: <instance_id>.tar.gz or <owner>__<name>.git mirrors.")
 IMAGE_TEMPLATE = typer.Option(None, "--image-template", help="Use this image when it exists locally, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest'.")
@@ -199,3 +200,12 @@ def validate(
     out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid")
     if bad:
         raise typer.Exit(1)
+
+
+def _register_run() -> None:
+    from .eval_run import run  # beside patches/validate; its module imports the agent CLI's options
+
+    app.command("run")(run)
+
+
+_register_run()

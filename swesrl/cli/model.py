@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Model utilities: tiny random-initialized Qwen2 models with a real tokenizer.", no_args_is_help=True)
+from . import SUMMARY
+
+app = typer.Typer(help=SUMMARY["model"], no_args_is_help=True)
 
 
 @app.command("init-tiny")

@@ -11,7 +11,9 @@ def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), "--out", "-o", help="Run folder for every stage's output."),
     workers: int = typer.Option(2, "--workers", "-w", help="Instances evaluated at once."),
 ) -> None:
-    """Split the bundled expert runs, build a tiny model, SFT warm start, SRL, run the trained agent and the
+    """The whole pipeline on the bundled data, on CPU, in minutes.
+
+    Split the bundled expert runs, build a tiny model, SFT warm start, SRL, run the trained agent and the
     expert replay on the bundled tasks in Docker, and write the report. Each stage prints its own command.
 
     Example: swesrl quickstart --out runs/quickstart

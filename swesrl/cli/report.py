@@ -11,8 +11,10 @@ def report(
     run_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="A run folder: training outputs and/or evaluation runs."),
     out: Path = typer.Option(None, "--out", "-o", help="Where to write report.html and report.md (default RUN_DIR/report)."),
 ) -> None:
-    """Write an HTML report with plots (training reward, groups kept, format errors, completion length,
-    resolve rates) and a per-instance table linking to each trajectory.
+    """Write an HTML report of a run folder, with plots and a per-instance table.
+
+    Plots: training reward, groups kept, format errors, completion length, resolve rates; the table
+    links each instance to its trajectory. Markdown beside it.
 
     Example: swesrl report runs/quickstart
     """

@@ -11,9 +11,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from . import SUMMARY
 from .output import err, out
 
-app = typer.Typer(help="Docker sandbox: build and list images, open a shell in one, remove leftovers.", no_args_is_help=True)
+app = typer.Typer(help=SUMMARY["sandbox"], no_args_is_help=True)
 
 
 class ImageKind(str, Enum):

@@ -8,7 +8,9 @@ import typer
 
 from swesrl.errors import require
 
-app = typer.Typer(help="Train: SRL (GRPO + step reward + dynamic sampling), SFT baseline, RLVR.", no_args_is_help=True)
+from . import SUMMARY
+
+app = typer.Typer(help=SUMMARY["train"], no_args_is_help=True)
 
 RECIPE = typer.Option(..., "--recipe", "-r", help="Recipe name (see `swesrl train recipes`) or YAML path.")
 DATA = typer.Option(None, "--data", help="Training data: step examples (JSONL/Parquet); SFT also takes trajectory JSONL.")

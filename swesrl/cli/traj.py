@@ -16,9 +16,10 @@ from rich.table import Table
 from swesrl.trajectories import Trajectory, TrajectoryError
 from swesrl.trajectories.split import SplitConfig, SplitStats, split, split_all, write_examples
 
+from . import SUMMARY
 from .output import err, out
 
-app = typer.Typer(help="Expert trajectories: inspect, stats, convert, split into step examples.", no_args_is_help=True)
+app = typer.Typer(help=SUMMARY["traj"], no_args_is_help=True)
 
 
 class OnError(str, Enum):
