@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from swesrl.cli import app
 from swesrl.trajectories import render_xml
+from swesrl.trajectories.normalize import normalize
 from swesrl.trajectories.readers import read_trajectories
 from swesrl.trajectories.split import read_examples
 
@@ -43,14 +44,16 @@ def test_split_targets_are_expert_actions_and_prompts_hold_issue_and_previous_k(
     examples = list(read_examples(out))
     assert f"wrote {len(examples)} examples" in r.output and "errors 0" in r.output
     assert {e.trajectory_id for e in examples} == set(runs)
+    decided = {tid: normalize(t) for tid, t in runs.items()}
     for ex in examples:
-        traj = runs[ex.trajectory_id]
-        assert ex.target == render_xml(traj.steps[ex.step_index].action)
-        assert traj.problem_statement.strip() in ex.messages[1]["content"]
-        previous = [s.action for s in traj.steps[: ex.step_index] if s.action is not None][-2:]
-        assert [m["content"] for m in ex.messages if m["role"] == "assistant"] == [render_xml(a) for a in previous]
-    acted = sum(1 for t in runs.values() for s in t.steps if s.action is not None)
-    assert len(examples) == acted
+        norm = decided[ex.trajectory_id]
+        turn = next(d for d in norm.turns if d.index == ex.step_index)
+        assert ex.target == render_xml(turn.action)
+        assert norm.problem_statement.strip() in ex.messages[1]["content"]
+        previous = [d.answer for d in norm.turns if d.index < ex.step_index and d.answer is not None][-2:]
+        assert [m["content"] for m in ex.messages if m["role"] == "assistant"] == previous
+    targets = sum(1 for n in decided.values() for d in n.turns if d.action is not None)
+    assert len(examples) == targets
 
 
 def test_split_to_parquet_opens_with_datasets(tmp_path, files):
@@ -101,7 +104,7 @@ def test_bad_file_with_on_error_fail_exits_1_and_names_it(tmp_path, batch_with_b
     r = invoke("split", str(batch_with_bad_file), "-o", str(out), "--on-error", "fail")
     assert r.exit_code == 1
     assert "broken.traj.json" in r.output
-    assert not out.exists() and not (tmp_path / "steps.parquet.part").exists()
+    assert not out.exists() and not (tmp_path / ".steps.parquet.part").exists()
 
 
 def test_stats_json(files, runs):
@@ -113,7 +116,7 @@ def test_stats_json(files, runs):
     assert sum(d["action_kinds"].values()) + d["turns_without_action"] == steps
     assert sum(d["runs_per_format"].values()) == len(runs) and d["errors"] == 0
     pt = d["prompt_tokens"]
-    assert d["examples"] == steps - d["turns_without_action"]
+    assert d["examples"] == d["split"]["examples"] == steps - sum(d["split"]["dropped"].values())
     assert 0 < pt["p50"] <= pt["p90"] <= pt["p99"] <= pt["max"] <= 8192
 
 
@@ -152,3 +155,49 @@ def test_bad_options_are_refused(tmp_path, files):
     assert r.exit_code == 2 and "number or 'all'" in r.output
     r = invoke("split", files[0], "-o", str(tmp_path / "x.csv"))
     assert r.exit_code == 2 and ".jsonl or .parquet" in r.output
+
+
+def test_split_prints_and_writes_the_split_report(tmp_path, traj_data):
+    out = tmp_path / "steps.jsonl"
+    r = invoke("split", str(traj_data), "-o", str(out), "--max-prompt-tokens", "3000")
+    assert r.exit_code == 0, r.output
+    report = json.loads((tmp_path / "steps.jsonl.report.json").read_text())
+    assert report["examples"] == len(list(read_examples(out))) and report["answer_not_exact"] == 0
+    assert report["steps"] == report["examples"] + sum(report["dropped"].values())
+    assert report["context_cut"] > 0  # a tight budget cuts some contexts; the report says how many
+    for name, fmt in report["formats"].items():
+        assert f"{name}: {fmt['runs']} runs, {fmt['steps']} steps -> {fmt['examples']} examples" in r.output
+        assert sum(fmt["target_kinds"].values()) == fmt["examples"]
+    assert report["formats"]["openai-chat"]["dropped"]["keystroke_input"] == 11
+
+
+def test_same_file_name_in_two_inputs_gets_distinct_ids(tmp_path, traj_data):
+    runs = tmp_path / "runs"
+    for sub in ("a", "b"):
+        (runs / sub).mkdir(parents=True)
+        shutil.copy(traj_data / SUBSET[0], runs / sub)
+    out = tmp_path / "steps.jsonl"
+    r = invoke("split", str(runs / "a" / "ft_xml_example.jsonl"), str(runs / "b" / "ft_xml_example.jsonl"), "-o", str(out))
+    assert r.exit_code == 0, r.output
+    ids = [e.id for e in read_examples(out)]
+    assert len(ids) == len(set(ids)) and "id collisions renamed 3" in r.output
+    r = invoke("split", str(runs / "a"), str(runs / "b"), "-o", str(out))
+    ids = [e.id for e in read_examples(out)]
+    assert len(ids) == len(set(ids))
+    r = invoke("split", str(runs), "-o", str(tmp_path / "all.jsonl"))  # one folder: named by their paths in it
+    assert r.exit_code == 0 and "id collisions renamed 0" in r.output
+    assert {e.trajectory_id.split(":")[1] for e in read_examples(tmp_path / "all.jsonl")} == {"a/ft_xml_example", "b/ft_xml_example"}
+
+
+def test_a_bad_tokenizer_path_is_one_line(tmp_path, files):
+    r = invoke("split", files[0], "-o", str(tmp_path / "x.jsonl"), "--tokenizer", str(tmp_path / "no-such-tokenizer"))
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines() == [f"error: --tokenizer: cannot load tokenizer '{tmp_path / 'no-such-tokenizer'}': no such file or directory"]
+
+
+def test_stats_says_unknown_when_no_run_states_its_outcome(traj_data):
+    r = invoke("stats", str(traj_data / "mini-swe-agent"), "--json")
+    assert json.loads(r.stdout)["resolved_share"] is None
+    assert "unknown (no run states its outcome)" in invoke("stats", str(traj_data / "mini-swe-agent")).output
+    d = json.loads(invoke("stats", str(traj_data / "nebius-swe-agent"), "--json").stdout)
+    assert d["resolved_share"] == 1.0 and d["outcomes"] == {"resolved": 2}

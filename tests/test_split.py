@@ -93,9 +93,11 @@ def test_ids_deterministic_and_steps_without_action_skipped_but_counted():
     assert ids == [e.id for e in split(traj)]
     assert ids == ["run-1/0", "run-1/1", "run-1/3", "run-1/4", "run-1/5"]
     assert stats.steps_without_action == 1 and stats.examples == 5
-    # The turn without an action is not in the history either: step 3 sees steps 0 and 1.
+    assert stats.to_dict()["dropped"] == {"several_actions": 1}
+    # The turn without an action is no target, but later prompts still show it (as its words).
     ex3 = next(e for e in split(traj) if e.step_index == 3)
-    assert assistant_turns(ex3) == [render_xml(traj.steps[0].action), render_xml(traj.steps[1].action)]
+    assert assistant_turns(ex3) == [render_xml(traj.steps[1].action), "I will run two commands"]
+    assert "format error" in ex3.messages[-1]["content"]
 
 
 def test_only_resolved_keep_submit_drop_last():
@@ -129,7 +131,7 @@ def test_write_and_read_back(tmp_path, suffix):
     out = tmp_path / f"examples{suffix}"
     assert write_examples(iter(examples), out) == 12
     assert list(read_examples(out)) == examples
-    assert not (tmp_path / f"examples{suffix}.part").exists()
+    assert not (tmp_path / f".examples{suffix}.part").exists()
 
 
 def test_parquet_messages_are_structs_that_datasets_opens(tmp_path):

@@ -151,7 +151,10 @@ def from_tool_call(name: str, arguments: dict[str, Any]) -> Action:
     """Normalize one tool call (any scaffold's vocabulary) into an Action."""
     name = _ALIASES.get(name, name)
     if name == "bash":
-        return Bash(str(_require(arguments, "command", name)))
+        command = str(_require(arguments, "command", name))
+        if str(arguments.get("is_input", "")).lower() == "true":  # keys for a running process (OpenHands)
+            return ToolCall.make("send_keys", {"keys": command})
+        return Bash(command)
     if name == "submit":
         return Submit()
     if name in (EDITOR, "str_replace_based_edit_tool"):

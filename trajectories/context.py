@@ -58,6 +58,16 @@ def build_messages(
     count_tokens: TokenCounter = estimate_tokens,
 ) -> list[Message]:
     """System + issue + the last ``context_steps`` turns, dropping the oldest until under budget."""
+    return fit_messages(problem_statement, history, config, count_tokens)[0]
+
+
+def fit_messages(
+    problem_statement: str,
+    history: Sequence[Turn],
+    config: ContextConfig = ContextConfig(),
+    count_tokens: TokenCounter = estimate_tokens,
+) -> tuple[list[Message], int]:
+    """``build_messages`` and how many of the last ``context_steps`` turns the budget cut."""
     head = [{"role": "system", "content": template("system.md")}, issue_message(problem_statement)]
     k = config.context_steps
     recent = list(history) if k is None else list(history)[-k:] if k > 0 else []
@@ -67,7 +77,9 @@ def build_messages(
     ]
     budget = config.max_prompt_tokens - sum(count_tokens(m["content"]) for m in head)
     costs = [sum(count_tokens(m["content"]) for m in pair) for pair in turns]
+    cut = 0
     while turns and sum(costs) > budget:
         turns.pop(0)
         costs.pop(0)
-    return head + [m for pair in turns for m in pair]
+        cut += 1
+    return head + [m for pair in turns for m in pair], cut

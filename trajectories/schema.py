@@ -25,13 +25,18 @@ class TrajectoryError(ValueError):
 
 @dataclass
 class Step:
-    """One expert turn. ``action`` is None when the turn held no usable action; ``action_error`` says why."""
+    """One expert turn. ``action`` is None when the turn held no usable action; ``action_error`` says why.
+
+    ``calls``: the actions of a turn that made several tool calls at once (parallel calls, all
+    executed); such a turn is no target (one step imitates one action), but later prompts show it.
+    """
 
     thought: str
     action: Action | None
     observation: str = ""
     action_error: str | None = None
     raw: Any = None
+    calls: list[Action] = field(default_factory=list)
 
     def to_dict(self, with_raw: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -40,6 +45,8 @@ class Step:
             "observation": self.observation,
             "action_error": self.action_error,
         }
+        if self.calls:
+            d["calls"] = [action_to_dict(c) for c in self.calls]
         if with_raw:
             d["raw"] = self.raw
         return d
@@ -47,7 +54,8 @@ class Step:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Step:
         action = action_from_dict(d["action"]) if d.get("action") else None
-        return cls(d.get("thought", ""), action, d.get("observation", ""), d.get("action_error"), d.get("raw"))
+        calls = [action_from_dict(c) for c in d.get("calls") or []]
+        return cls(d.get("thought", ""), action, d.get("observation", ""), d.get("action_error"), d.get("raw"), calls)
 
 
 @dataclass

@@ -1,8 +1,11 @@
 """Expert trajectories -> SRL step examples: one (prompt, expert action) pair per expert step.
 
-The prompt is built by ``context.build_messages`` from the issue and the previous expert turns, in
-the very form the agent loop feeds the model at inference; the target is the expert action in its
-canonical XML text (what the SRL reward compares). Everything streams: ``split_all`` takes any
+``normalize`` first decides which turns are targets and as which canonical action (every other
+turn is counted by reason in the split report, never kept as a target the model could not write).
+The prompt is built by ``context.build_messages`` from the issue and the previous expert turns
+(all executed turns, targets or not), in the very form the agent loop feeds the model at
+inference; the target is the expert action in its canonical XML text (what the SRL reward
+compares), kept only when the expert's own answer parses back to it, i.e. scores 1.0. Everything streams: ``split_all`` takes any
 iterable of trajectories and yields examples one at a time, and ``write_examples`` writes them in
 batches, so memory stays flat whatever the corpus size.
 """
@@ -13,19 +16,22 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .actions import Submit, render_xml
-from .context import ContextConfig, Message, TokenCounter, Turn, build_messages, estimate_tokens
+from .answer import FormatError, parse_answer, render_answer
+from .context import ContextConfig, Message, TokenCounter, Turn, estimate_tokens, fit_messages
+from .normalize import DEFAULT_WORKDIR, normalize
 from .schema import Trajectory
+from .split_report import SplitStats
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    context_steps: int | None = 2  # previous action/observation pairs in the prompt; None = all
+    context_steps: int | None = 2  # previous turns in the prompt; None = all
     max_observation_chars: int = 8000  # longer observations are cut in the middle, with a marker
     max_prompt_tokens: int = 8192  # oldest turns are dropped first to stay under it
     only_resolved: bool = False  # skip runs whose outcome is not "resolved"
@@ -35,6 +41,9 @@ class SplitConfig:
     # None: the tokenizer-free estimate; a callable counting tokens; or a Hugging Face tokenizer
     # name/path, loaded with transformers only when asked for.
     tokenizer: str | TokenCounter | None = None
+    # The folder the scaffold worked in (e.g. OpenHands' /workspace/repo__1.0) becomes this one in
+    # targets, context and observations; None keeps the scaffold's own.
+    workdir: str | None = DEFAULT_WORKDIR
 
     def context(self) -> ContextConfig:
         return ContextConfig(self.context_steps, self.max_observation_chars, self.max_prompt_tokens)
@@ -54,28 +63,27 @@ class StepExample:
     source_format: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Shallow: the messages are shared, not copied (``asdict`` deep-copied every message)."""
+        return {
+            "id": self.id,
+            "trajectory_id": self.trajectory_id,
+            "instance_id": self.instance_id,
+            "step_index": self.step_index,
+            "messages": self.messages,
+            "target": self.target,
+            "thought": self.thought,
+            "action_kind": self.action_kind,
+            "prompt_tokens": self.prompt_tokens,
+            "source_format": self.source_format,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> StepExample:
         return cls(**{f.name: d[f.name] for f in fields(cls)})
 
 
-@dataclass
-class SplitStats:
-    """What the split did, so a summary can say where every expert step went."""
-
-    trajectories: int = 0
-    unresolved_skipped: int = 0  # whole runs skipped by only_resolved
-    examples: int = 0
-    steps_without_action: int = 0  # turns whose action could not be parsed: never a target
-    submit_dropped: int = 0
-    last_dropped: int = 0
-    duplicates: int = 0
-    over_budget: int = 0  # issue alone exceeds max_prompt_tokens: no prompt fits, example dropped
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+class TokenizerError(ValueError):
+    """A tokenizer that cannot be loaded; the message names it and says why, in one line."""
 
 
 def token_counter(tokenizer: str | TokenCounter | None) -> TokenCounter:
@@ -89,10 +97,24 @@ def token_counter(tokenizer: str | TokenCounter | None) -> TokenCounter:
 
 @lru_cache(maxsize=4)
 def _hf_counter(name_or_path: str) -> TokenCounter:
+    if name_or_path.startswith(("/", "./", "../", "~")) and not Path(name_or_path).expanduser().exists():
+        raise TokenizerError(f"cannot load tokenizer {name_or_path!r}: no such file or directory")
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(name_or_path)
+    try:
+        tok = AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise TokenizerError(f"cannot load tokenizer {name_or_path!r}: {first}") from None
     return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def expert_answer_exact(thought: str, target: str) -> bool:
+    """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0."""
+    try:
+        return render_xml(parse_answer(render_answer(thought, target))[1]) == target
+    except FormatError:
+        return False
 
 
 def split(
@@ -100,7 +122,7 @@ def split(
 ) -> Iterator[StepExample]:
     """The step examples of one run (``dedupe`` applies within the run; use split_all across runs)."""
     stats = stats if stats is not None else SplitStats()
-    return _split(trajectory, config, token_counter(config.tokenizer), stats, set() if config.dedupe else None)
+    return _split(trajectory, trajectory.id, config, token_counter(config.tokenizer), stats, set() if config.dedupe else None)
 
 
 def split_all(
@@ -108,61 +130,75 @@ def split_all(
 ) -> Iterator[StepExample]:
     """The step examples of many runs, lazily; ``dedupe`` applies across the whole stream.
 
-    Memory is flat in the corpus size, except with ``dedupe``: 16 bytes of digest per example kept.
+    Memory is flat in the corpus size, except for one id per run (to rename a run whose id is taken)
+    and, with ``dedupe``, 16 bytes of digest per example kept.
     """
     count = token_counter(config.tokenizer)
     stats = stats if stats is not None else SplitStats()
     seen: set[bytes] | None = set() if config.dedupe else None
+    ids: dict[str, int] = {}
     for trajectory in trajectories:
-        yield from _split(trajectory, config, count, stats, seen)
+        run_id = trajectory.id
+        if run_id in ids:
+            ids[run_id] += 1
+            stats.id_collisions += 1
+            run_id = f"{run_id}~{ids[run_id]}"
+        else:
+            ids[run_id] = 1
+        yield from _split(trajectory, run_id, config, count, stats, seen)
 
 
 def _split(
-    traj: Trajectory, config: SplitConfig, count: TokenCounter, stats: SplitStats, seen: set[bytes] | None
+    traj: Trajectory, run_id: str, config: SplitConfig, count: TokenCounter, stats: SplitStats, seen: set[bytes] | None
 ) -> Iterator[StepExample]:
-    stats.trajectories += 1
+    report = stats.of(traj.source_format)
+    report.runs += 1
     if config.only_resolved and traj.outcome != "resolved":
-        stats.unresolved_skipped += 1
+        report.unresolved_skipped += 1
         return
+    report.steps += len(traj.steps)
     if count is not estimate_tokens:  # a real tokenizer sees the same texts again and again in one run
         count = lru_cache(maxsize=256)(count)
     ctx = config.context()
-    acted = [i for i, s in enumerate(traj.steps) if s.action is not None]
-    stats.steps_without_action += len(traj.steps) - len(acted)
-    last = acted[-1] if acted else None
+    norm = normalize(traj, config.workdir)
+    last = next((d.index for d in reversed(norm.turns) if d.action is not None), None)
     history: list[Turn] = []
-    for i in acted:
-        step = traj.steps[i]
-        target = render_xml(step.action)
-        keep = True
-        if isinstance(step.action, Submit) and not config.keep_submit:
-            stats.submit_dropped += 1
-            keep = False
-        elif config.drop_last and i == last:
-            stats.last_dropped += 1
-            keep = False
-        if keep:
-            messages = build_messages(traj.problem_statement, history, ctx, count)
+    for d in norm.turns:
+        action = d.action
+        if action is None:
+            report.dropped[d.reason or "no_action"] += 1
+        elif isinstance(action, Submit) and not config.keep_submit:
+            report.dropped["submit_dropped"] += 1
+        elif config.drop_last and d.index == last:
+            report.dropped["last_dropped"] += 1
+        else:
+            target = d.answer or render_xml(action)
+            messages, cut = fit_messages(norm.problem_statement, history, ctx, count)
             tokens = sum(count(m["content"]) for m in messages)
             if tokens > config.max_prompt_tokens:
-                stats.over_budget += 1
+                report.dropped["over_budget"] += 1
+            elif not expert_answer_exact(d.thought, target):
+                report.dropped["answer_not_exact"] += 1
             elif seen is not None and _seen(seen, messages, target):
-                stats.duplicates += 1
+                report.dropped["duplicate"] += 1
             else:
-                stats.examples += 1
+                report.examples += 1
+                report.target_kinds[action.kind] += 1
+                report.context_cut += cut > 0
                 yield StepExample(
-                    id=f"{traj.id}/{i}",
-                    trajectory_id=traj.id,
+                    id=f"{run_id}/{d.index}",
+                    trajectory_id=run_id,
                     instance_id=traj.instance_id,
-                    step_index=i,
+                    step_index=d.index,
                     messages=messages,
                     target=target,
-                    thought=step.thought,
-                    action_kind=step.action.kind,
+                    thought=d.thought,
+                    action_kind=action.kind,
                     prompt_tokens=tokens,
                     source_format=traj.source_format,
                 )
-        history.append(Turn(answer=target, observation=step.observation))
+        if d.answer is not None:
+            history.append(Turn(answer=d.answer, observation=d.observation))
 
 
 def _seen(seen: set[bytes], messages: list[Message], target: str) -> bool:
@@ -208,14 +244,15 @@ def _schema():
 def write_examples(examples: Iterable[StepExample], out: str | Path) -> int:
     """Write examples to ``.jsonl`` or ``.parquet`` (by suffix); returns how many were written.
 
-    Written to ``OUT.part`` and renamed at the end, so an interrupted run never leaves a file that
+    Written to ``.OUT.part`` and renamed at the end, so an interrupted run never leaves a file that
     looks complete. Parquet goes out in row groups of a few hundred rows: memory stays flat.
     """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".jsonl", ".parquet"):
         raise ValueError(f"{out}: output must end in .jsonl or .parquet")
-    part = out.with_name(out.name + ".part")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f".{out.name}.part")  # hidden: a split reading the output's folder skips it
     try:
         n = _write_parquet(examples, part) if suffix == ".parquet" else _write_jsonl(examples, part)
         os.replace(part, out)

@@ -43,6 +43,11 @@ class CorpusStats:
                 self.action_kinds[s.action.kind] += 1
         return traj
 
+    def resolved_share(self) -> float | None:
+        """Resolved among the runs whose outcome the data states; None when no run states one."""
+        known = self.outcomes["resolved"] + self.outcomes["unresolved"]
+        return round(self.outcomes["resolved"] / known, 4) if known else None
+
     def to_dict(self) -> dict[str, Any]:
         toks = sorted(self.prompt_tokens)
         return {
@@ -56,7 +61,7 @@ class CorpusStats:
             "steps": self.steps,
             "action_kinds": dict(self.action_kinds.most_common()),
             "turns_without_action": self.turns_without_action,
-            "resolved_share": round(self.outcomes["resolved"] / self.runs, 4) if self.runs else None,
+            "resolved_share": self.resolved_share(),
             "outcomes": dict(self.outcomes.most_common()),
             "examples": len(toks),
             "prompt_tokens": {

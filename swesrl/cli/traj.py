@@ -174,7 +174,10 @@ def stats(
     for kind, n in d["action_kinds"].items():
         t.add_row(f"  action {kind}", str(n))
     t.add_row("turns without action", str(d["turns_without_action"]))
-    t.add_row("resolved share", str(d["resolved_share"]))
+    known = d["runs"] - d["outcomes"].get("unknown", 0)
+    share = "unknown (no run states its outcome)" if d["resolved_share"] is None else f"{d['resolved_share']} of {known} runs with a known outcome"
+    t.add_row("resolved share", share)
+    t.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in d["outcomes"].items()))
     pt = d["prompt_tokens"]
     t.add_row("step examples", str(d["examples"]))
     t.add_row("prompt tokens", f"p50 {pt['p50']}  p90 {pt['p90']}  p99 {pt['p99']}  max {pt['max']}")
@@ -196,10 +199,16 @@ def split_cmd(
     submit: bool = typer.Option(True, "--submit/--no-submit", help="Keep submit steps as targets."),
     drop_last: bool = typer.Option(False, "--drop-last", help="Drop each run's last action (the paper's N-1 examples)."),
     dedupe: bool = typer.Option(False, "--dedupe", help="Drop examples whose (prompt, target) already appeared."),
+    keep_workdir: bool = typer.Option(
+        False, "--keep-workdir", help="Keep the scaffold's repository folder (e.g. /workspace/repo__1.0) instead of /testbed."
+    ),
     on_error: OnError = ON_ERROR,
     errors_file: Path | None = ERRORS_FILE,
 ) -> None:
     """Split expert runs into SRL step examples: prompt = issue + previous turns, target = the expert's action.
+
+    Prints the split report (per source format: runs, examples, dropped steps by reason, target kinds)
+    and writes it beside the output as OUT.report.json.
 
     Example: swesrl traj split data/trajectories/ -o steps.parquet --context-steps 2 --only-resolved
     """
@@ -214,7 +223,9 @@ def split_cmd(
         drop_last=drop_last,
         dedupe=dedupe,
         tokenizer=tokenizer,
+        workdir=None if keep_workdir else SplitConfig.workdir,
     )
+    _check_tokenizer(tokenizer)
     log = ErrorLog(errors_file or output.with_name(output.name + ".errors.jsonl"))
     stats = SplitStats()
     try:
@@ -226,14 +237,41 @@ def split_cmd(
         raise typer.Exit(1) from None
     finally:
         log.close()
+    report = output.with_name(output.name + ".report.json")
+    report.write_text(json.dumps(stats.to_dict() | {"errors": log.count, "output": str(output)}, indent=2) + "\n", encoding="utf-8")
+    out.print(_report_lines(stats), soft_wrap=True, highlight=False, markup=False)
     out.print(
-        f"[green]wrote[/green] {written} examples to {output}\n"
-        f"runs read {stats.trajectories} (unresolved skipped {stats.unresolved_skipped}), "
-        f"steps skipped: {stats.steps_without_action} without action, {stats.submit_dropped} submit, "
-        f"{stats.last_dropped} last, {stats.duplicates} duplicate, {stats.over_budget} over budget; "
-        f"errors {log.count}" + (f" (see {log.path})" if log.count else ""),
+        f"[green]wrote[/green] {written} examples to {output}; report {report}\n"
+        f"runs read {stats.trajectories} (unresolved skipped {stats.unresolved_skipped}, id collisions renamed "
+        f"{stats.id_collisions}); errors {log.count}" + (f" (see {log.path})" if log.count else ""),
         soft_wrap=True,
     )
+
+
+def _check_tokenizer(tokenizer: str | None) -> None:
+    """Load the tokenizer before reading anything: a bad path is one line, not a traceback mid-split."""
+    from swesrl.trajectories.split import TokenizerError, token_counter
+
+    try:
+        token_counter(tokenizer)
+    except TokenizerError as e:
+        err.print(f"[red]error:[/red] --tokenizer: {e}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _report_lines(stats: SplitStats) -> str:
+    """The split report, one line per source format: where every expert step went."""
+    d = stats.to_dict()
+    lines = ["split report (per source format):"]
+    for name, r in [*d["formats"].items(), ("all", d)]:
+        dropped = ", ".join(f"{k} {v}" for k, v in r["dropped"].items()) or "none"
+        kinds = ", ".join(f"{k} {v}" for k, v in r["target_kinds"].items()) if "target_kinds" in r else ""
+        lines.append(
+            f"  {name}: {r['runs']} runs, {r['steps']} steps -> {r['examples']} examples; dropped: {dropped}; "
+            + (f"targets: {kinds}; " if kinds else "")
+            + f"context cut for the budget: {r['context_cut']}; expert answers not scoring 1.0: {r['answer_not_exact']}"
+        )
+    return "\n".join(lines)
 
 
 @app.command()

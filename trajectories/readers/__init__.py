@@ -7,7 +7,7 @@ file becomes a TrajectoryError naming the file, record and field: raised when ``
 otherwise handed to ``on_error`` while reading goes on with the next record or file.
 
 Each format module has ``NAME``, ``STEPS_FIELD``, ``sniff(obj) -> bool``, ``parse(obj, where) ->
-Trajectory`` and ``read(path, on_error=None)``.
+Trajectory`` (or a list of them: a multi-agent log is one run per sub-agent) and ``read(path, on_error=None)``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from . import (
     swe_smith,
     swesrl_format,
 )
-from .common import OnError, Where, kind
+from .common import OnError, Where, file_stem, kind
 from .records import iter_records
 from .swesrl_format import write_trajectories
 
@@ -96,17 +96,22 @@ def _read_path(path: Path, report: OnError, format: str | None) -> Iterator[Traj
         report(TrajectoryError(str(path), None, None, "no such file or directory"))
         return
     for file in files:
-        yield from _read_file(file, report, format)
+        yield from _read_file(file, report, format, _name(file.relative_to(path)) if file != path else None)
 
 
-def _read_file(path: Path, report: OnError, format: str | None) -> Iterator[Trajectory]:
+def _name(relative: Path) -> str:
+    """A file's name in ids: its path under the folder read, without the format suffixes."""
+    return str(relative.parent / file_stem(relative.name)) if relative.parent != Path(".") else file_stem(relative.name)
+
+
+def _read_file(path: Path, report: OnError, format: str | None, label: str | None = None) -> Iterator[Trajectory]:
     module = READERS[format] if format else None
 
     def is_run(value: list[Any]) -> bool:
         return module.sniff(value) if module else _sniff(value) is not None
 
     for record, obj in iter_records(path, report, is_run):
-        where = Where(str(path), record)
+        where = Where(str(path), record, label)
         if module is None:
             name = _sniff(obj)
             if name is None:
@@ -114,8 +119,9 @@ def _read_file(path: Path, report: OnError, format: str | None) -> Iterator[Traj
                 continue
             module = READERS[name]  # one file, one format: later records get field-level errors
         try:
-            trajectory = module.parse(obj, where)
-            if not trajectory.steps:
+            parsed = module.parse(obj, where)
+            runs = parsed if isinstance(parsed, list) else [parsed]
+            if not any(t.steps for t in runs):
                 raise where.error(module.STEPS_FIELD, "empty run: no steps")
         except TrajectoryError as e:
             report(e)
@@ -123,4 +129,4 @@ def _read_file(path: Path, report: OnError, format: str | None) -> Iterator[Traj
         except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError) as e:
             report(where.error(None, f"cannot read record ({type(e).__name__}: {e})"))
             continue
-        yield trajectory
+        yield from (t for t in runs if t.steps)

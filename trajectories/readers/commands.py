@@ -2,8 +2,8 @@
 
 Used for SWE-agent ``.traj`` actions when no structured tool call is recorded, and for the nebius
 rows (SWE-agent 0.x runs). ACI commands (open, goto, edit a:b ... end_of_edit, ...) work on an
-editor window whose contents the log does not hold, so they become ``ToolCall``s with their own
-arguments rather than guessed View/StrReplace equivalents.
+editor window the command does not name, so they are read as ``ToolCall``s with their own
+arguments; ``windowed`` maps them onto canonical actions by following the windows the log shows.
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ _ACI: dict[str, tuple[int, tuple[str, ...]]] = {
     "search_file": (1, ("search_term", "file")),
 }
 _INT_ARGS = frozenset({"line_number"})
+# Multi-agent scaffolds built on SWE-agent 0.x (CodeR) add commands that steer the agents, not the
+# repository: a manager's ``plan``, a sub-agent's ``succeed``/``fail``. None is a shell command.
+_CONTROL = frozenset({"plan", "succeed", "fail"})
 
 
 def parse_command(text: str) -> Parsed:
@@ -45,6 +48,9 @@ def parse_command(text: str) -> Parsed:
         return _edit(command)
     if head in _ACI:
         return _aci(head, command)
+    if head in _CONTROL:
+        rest = command[len(head) :].strip()
+        return ToolCall.make(head, {"argument": rest} if rest else {}), None
     return Bash(command), None
 
 

@@ -32,6 +32,7 @@ class Where:
 
     path: str
     record: int | None = None
+    name: str | None = None  # the file as ids name it: its path under the folder being read, no suffix
 
     def error(self, field: str | None, problem: str) -> TrajectoryError:
         return TrajectoryError(self.path, self.record, field, problem)
@@ -80,8 +81,22 @@ def _as_tuple(typ: type | tuple[type, ...]) -> tuple[type, ...]:
 
 # ---------------------------------------------------------------- issue text, repo, ids
 
-_ISSUE_TAGS = ("pr_description", "issue_description", "issue")
+# SWE-Play puts the task in <task_description> after in-context examples that carry their own
+# <pr_description>, so it is looked for first.
+_ISSUE_TAGS = ("task_description", "pr_description", "issue_description", "issue")
 _PR_LEAD = "Consider the following PR description:"
+_INSTRUCTIONS = re.compile(r"\n\s*INSTRUCTIONS?:")  # SWE-agent writes INSTRUCTIONS:, CodeR INSTRUCTION:
+_UPLOADED = re.compile(r"<uploaded_files>\s*(/[^\s<]*)\s*</uploaded_files>")
+_CURRENT_DIR = re.compile(r"^\(Current directory: (/[^)\n]*)\)$", re.MULTILINE)
+
+
+def workdir_of(message: str) -> str | None:
+    """The folder a task prompt says the repository is in: OpenHands' ``<uploaded_files>``, SWE-agent 0.x's prompt footer."""
+    m = _UPLOADED.search(message)
+    if m:
+        return m.group(1).rstrip("/") or "/"
+    found = _CURRENT_DIR.findall(message)
+    return found[-1].rstrip("/") or "/" if found else None
 
 
 def issue_text(message: str) -> str:
@@ -95,8 +110,8 @@ def issue_text(message: str) -> str:
                 return inner[len(_PR_LEAD) :].strip() if inner.startswith(_PR_LEAD) else inner
     start = message.find("ISSUE:\n")
     if start != -1:
-        end = message.find("\n\nINSTRUCTIONS:", start)
-        return message[start + len("ISSUE:\n") : end if end != -1 else None].strip()
+        end = _INSTRUCTIONS.search(message, start)
+        return message[start + len("ISSUE:\n") : end.start() if end else None].strip()
     return message.strip()
 
 
@@ -137,17 +152,24 @@ def file_stem(path: str) -> str:
 
 
 def trajectory_id(instance_id: str | None, where: Where) -> str:
-    """Deterministic: the same file read twice gives the same ids (resume and dedup rely on it)."""
-    return f"{instance_id or 'run'}:{file_stem(where.path)}:{where.record or 0}"
+    """Deterministic: the same file read twice gives the same ids (resume and dedup rely on it).
+
+    Files of one folder are named by their path under it, so same-named files in two subfolders differ.
+    """
+    return f"{instance_id or 'run'}:{where.name or file_stem(where.path)}:{where.record or 0}"
 
 
 def make_trajectory(source_format: str, where: Where, instance_id: str | None, problem: str, steps: list[Step],
-                    **fields: Any) -> Trajectory:
+                    task_message: str = "", **fields: Any) -> Trajectory:
     """A Trajectory whose id, repo and source are derived the same way by every reader.
 
     ``repo`` defaults to the one the instance id names; a reader whose data states it passes it.
+    ``task_message``: the prompt that gave the task; the folder it names goes to ``metadata["workdir"]``.
     """
     fields.setdefault("repo", repo_of(instance_id))
+    workdir = workdir_of(task_message) if task_message else None
+    if workdir:
+        fields["metadata"] = {**(fields.get("metadata") or {}), "workdir": workdir}
     return Trajectory(
         id=trajectory_id(instance_id, where),
         problem_statement=problem,
@@ -228,9 +250,9 @@ SplitTurn = Callable[[str], tuple[str, Action | None, str | None]]
 def chat_steps(turns: list[Any], where: Where, *, list_name: str, text_key: str, assistant_role: str,
                observation_roles: tuple[str, ...], split_turn: SplitTurn,
                clean_observation: Callable[[str], str] | None = None) -> tuple[str, list[Step]]:
-    """(problem statement, steps) of a chat log whose assistant turns write their action in their text.
+    """(task message, steps) of a chat log whose assistant turns write their action in their text.
 
-    The problem is the issue in the first user turn before any step. Each assistant turn is one
+    The task message is the first user turn before any step (``issue_text`` finds the issue in it). Each assistant turn is one
     Step: ``split_turn`` (the format's own) cuts its text into (thought, action, error); its
     observation is the turn right after it when that turn's role is in ``observation_roles``, and
     ``raw`` keeps both turns, so a step can be traced back to what the scaffold logged.
@@ -238,11 +260,11 @@ def chat_steps(turns: list[Any], where: Where, *, list_name: str, text_key: str,
     for i, turn in enumerate(turns):
         where.obj(turn, f"{list_name}[{i}]")
     steps: list[Step] = []
-    problem = ""
+    task = ""
     for i, turn in enumerate(turns):
         role = turn.get("role")
-        if role == "user" and not problem and not steps:
-            problem = issue_text(where.text(turn.get(text_key), f"{list_name}[{i}].{text_key}"))
+        if role == "user" and not task and not steps:
+            task = where.text(turn.get(text_key), f"{list_name}[{i}].{text_key}")
         if role != assistant_role:
             continue
         text = where.text(turn.get(text_key), f"{list_name}[{i}].{text_key}")
@@ -252,4 +274,4 @@ def chat_steps(turns: list[Any], where: Where, *, list_name: str, text_key: str,
             observation = clean_observation(observation)
         thought, action, error = split_turn(text)
         steps.append(Step(thought.strip(), action, observation, error, [turn] if following is None else [turn, following]))
-    return problem, steps
+    return task, steps

@@ -17,6 +17,7 @@ from .common import (
     Where,
     chat_steps,
     chat_style,
+    issue_text,
     make_trajectory,
     nonempty,
     reader_for,
@@ -38,7 +39,7 @@ def sniff(obj: Any) -> bool:
 def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     messages = obj if isinstance(obj, list) else where.get(obj, "messages", list)
     info = {} if isinstance(obj, list) else where.get(obj, "info", dict, required=False) or {}
-    problem, steps = chat_steps(
+    task, steps = chat_steps(
         messages, where, list_name="messages", text_key="content",
         assistant_role="assistant", observation_roles=("user",), split_turn=_split_turn,
     )
@@ -50,7 +51,7 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     metadata = {k: info[k] for k in ("exit_status", "mini_version") if isinstance(info.get(k), str)}
     if not isinstance(obj, list) and isinstance(obj.get("trajectory_format"), str):
         metadata["trajectory_format"] = obj["trajectory_format"]
-    return make_trajectory(NAME, where, instance_id, problem, steps, final_patch=final_patch, metadata=metadata)
+    return make_trajectory(NAME, where, instance_id, issue_text(task), steps, task, final_patch=final_patch, metadata=metadata)
 
 
 def _split_turn(content: str) -> tuple[str, Action | None, str | None]:

@@ -12,7 +12,7 @@ from typing import Any
 from ..actions import Action
 from ..schema import Trajectory
 from .commands import parse_command
-from .common import Where, chat_steps, make_trajectory, nonempty, outcome_of, reader_for
+from .common import Where, chat_steps, issue_text, make_trajectory, nonempty, outcome_of, reader_for
 
 NAME = "nebius"
 STEPS_FIELD = "trajectory"
@@ -26,12 +26,12 @@ def sniff(obj: Any) -> bool:
 
 
 def parse(obj: dict[str, Any], where: Where) -> Trajectory:
-    problem, steps = chat_steps(
+    task, steps = chat_steps(
         where.get(obj, "trajectory", list), where, list_name="trajectory", text_key="text",
         assistant_role="ai", observation_roles=("user",), split_turn=_split_turn,
     )
     return make_trajectory(
-        NAME, where, nonempty(obj.get("instance_id")), problem, steps,
+        NAME, where, nonempty(obj.get("instance_id")), issue_text(task), steps, task,
         final_patch=nonempty(obj.get("generated_patch")),
         outcome=outcome_of(obj.get("target")),
         metadata={k: obj[k] for k in ("model_name", "exit_status") if isinstance(obj.get(k), str)},

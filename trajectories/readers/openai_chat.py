@@ -4,15 +4,15 @@ OpenHands' LLM-completion logs keep the conversation in ``fncall_messages`` and 
 turn in ``fncall_response`` (appended here); SWE-Gym rows keep ``messages`` plus ``tools``. One Step
 per assistant turn; its observation is the ``role: tool`` turns answering its calls (ordered by
 ``tool_call_id``), or, for a turn without calls, the user turns that followed (OpenHands' "please
-continue" nudge is what the environment answered). A turn with several calls keeps them all in
-``raw`` but gets ``action=None``: one step imitates one action.
+continue" nudge is what the environment answered). A turn with several calls gets ``action=None``
+(one step imitates one action) and keeps them in ``calls``, so later prompts still show them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..actions import ActionError, from_openai
+from ..actions import Action, ActionError, from_openai
 from ..schema import Step, Trajectory
 from .common import (
     Where,
@@ -47,12 +47,12 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     for i, m in enumerate(messages):
         where.obj(m, f"{key}[{i}]")
 
-    steps, problem = [], ""
+    steps, task = [], ""
     i = 0
     while i < len(messages):
         m = messages[i]
-        if m.get("role") == "user" and not problem and not steps:
-            problem = issue_text(where.text(m.get("content"), f"{key}[{i}].content"))
+        if m.get("role") == "user" and not task and not steps:
+            task = where.text(m.get("content"), f"{key}[{i}].content")
         if m.get("role") != "assistant":
             i += 1
             continue
@@ -70,7 +70,7 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     if isinstance(obj.get("fncall_response"), dict) and isinstance(obj["fncall_response"].get("model"), str):
         metadata["model"] = obj["fncall_response"]["model"]
     return make_trajectory(
-        NAME, where, instance_id, problem, steps,
+        NAME, where, instance_id, issue_text(task), steps, task,
         final_patch=nonempty(test_result.get("git_patch")), outcome=outcome_of(resolved), metadata=metadata,
     )
 
@@ -85,6 +85,7 @@ def _step(message: dict[str, Any], answers: list[dict[str, Any]], field: str, fi
             action, error = None, str(e)
     else:
         action, error = None, "no action" if not calls else f"{len(calls)} actions"
+    executed = _all_calls(calls, field, where) if len(calls) > 1 else []
 
     texts = {id(a): where.text(a.get("content"), f"{key}[{first + n}].content") for n, a in enumerate(answers)}
     if calls:
@@ -93,7 +94,15 @@ def _step(message: dict[str, Any], answers: list[dict[str, Any]], field: str, fi
     else:
         replies = [a for a in answers if a.get("role") == "user"]
     observation = "\n".join(strip_observation_label(texts[id(a)]) for a in replies)
-    return Step(thought.strip(), action, observation, error, [message, *answers])
+    return Step(thought.strip(), action, observation, error, [message, *answers], executed)
+
+
+def _all_calls(calls: list[Any], field: str, where: Where) -> list[Action]:
+    """Every call of a turn that made several, when all of them are well formed."""
+    try:
+        return [from_openai(where.obj(c, f"{field}.tool_calls[{k}]")) for k, c in enumerate(calls)]
+    except ActionError:
+        return []
 
 
 def _response_message(response: Any) -> dict[str, Any] | None:

@@ -86,9 +86,8 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     run = {} if isinstance(obj, list) else obj
     instance = run.get("instance") if isinstance(run.get("instance"), dict) else {}
     instance_id = nonempty(run.get("instance_id")) or nonempty(instance.get("instance_id"))
-    problem = nonempty(instance.get("problem_statement")) or issue_text(
-        nonempty(run.get("instruction")) or task
-    )
+    task = nonempty(run.get("instruction")) or task
+    problem = nonempty(instance.get("problem_statement")) or issue_text(task)
     test_result = run.get("test_result") if isinstance(run.get("test_result"), dict) else {}
     report = test_result.get("report") if isinstance(test_result.get("report"), dict) else {}
     meta = run.get("metadata") if isinstance(run.get("metadata"), dict) else {}
@@ -97,7 +96,7 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
     if run.get("error"):
         metadata["error"] = str(run["error"])
     return make_trajectory(
-        NAME, where, instance_id, problem, steps,
+        NAME, where, instance_id, problem, steps, task,
         repo=nonempty(instance.get("repo")) or repo_of(instance_id),
         base_commit=nonempty(instance.get("base_commit")),
         final_patch=nonempty(test_result.get("git_patch")),

@@ -16,6 +16,7 @@ from ..schema import TrajectoryError
 from .common import OnError, Where
 
 _HEAD = 8192
+_BOM = b"\xef\xbb\xbf"
 
 
 def _json_error(e: ValueError) -> str:
@@ -40,6 +41,8 @@ def iter_records(path: Path, report: OnError, is_run: Callable[[list[Any]], bool
         return
     with f:
         head = f.read(_HEAD)
+        bom = len(_BOM) if head.startswith(_BOM) else 0  # Windows editors write one; json reads past it
+        head = head[bom:]
         start = head.lstrip()[:1]
         if not start:
             report(where.error(None, "empty file"))
@@ -47,14 +50,14 @@ def iter_records(path: Path, report: OnError, is_run: Callable[[list[Any]], bool
         if b"\x00" in head or start not in b"{[":
             report(where.error(None, "not a JSON or JSONL file: it must start with { or [ (binary or other text?)"))
             return
-        f.seek(0)
+        f.seek(bom)
         first = f.readline()
         value = _loads(first)
         if isinstance(value, dict):
             yield 1, value
             yield from _jsonl(f, 2, where, report)
             return
-        f.seek(0)
+        f.seek(bom)
         data = f.read()
     try:
         value = json.loads(data)

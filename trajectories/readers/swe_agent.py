@@ -5,6 +5,11 @@ Both versions keep ``trajectory`` (thought/action/observation), ``history`` (the
 which it was. 1.x function-calling runs also keep the model's structured call in
 ``history[].tool_calls``: it is used when its message is this step's (same ``action`` text), because
 it carries arguments exactly, where the flat ``action`` string must be re-split from shell quoting.
+
+A log written by several sub-agents (each history message names its ``agent``, e.g. CodeR's Manager,
+Reproducer, Fault Localizer, Editor, Verifier) is read as one run per sub-agent, built from that
+agent's own messages: its own task message as the issue, and nothing another agent wrote, so no
+prompt holds what a later agent wrote. Their ids end in ``#AGENT``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ from typing import Any
 from ..actions import ActionError, from_openai
 from ..schema import Step, Trajectory
 from .commands import Parsed, parse_command
-from .common import Where, issue_text, kind, make_trajectory, nonempty, reader_for
+from .common import (
+    Where,
+    instance_from_filename,
+    issue_text,
+    kind,
+    make_trajectory,
+    nonempty,
+    reader_for,
+)
 
 NAME = "swe-agent"
 STEPS_FIELD = "trajectory"
@@ -31,10 +44,13 @@ def sniff(obj: Any) -> bool:
     return not steps or (isinstance(steps[0], dict) and "action" in steps[0])
 
 
-def parse(obj: dict[str, Any], where: Where) -> Trajectory:
+def parse(obj: dict[str, Any], where: Where) -> Trajectory | list[Trajectory]:
     raw_steps = where.get(obj, "trajectory", list)
     history = where.get(obj, "history", list, required=False) or []
     info = where.get(obj, "info", dict, required=False) or {}
+    agents = _agents(history)
+    if len(agents) > 1:
+        return [_sub_agent(obj, history, name, agents, where) for name in agents]
     replay = _replay_config(obj)
     version = "1.x" if replay or any(isinstance(m, dict) and "message_type" in m for m in history) else "0.x"
     calls = [m for m in history if isinstance(m, dict) and m.get("role") == "assistant" and "action" in m]
@@ -51,16 +67,15 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
             if calls[k].get("action") == action_text:
                 message, next_call = calls[k], k + 1
                 break
-        action, error = _structured(message) if message is not None else (None, None)
-        if action is None:
-            action, error = parse_command(action_text)
+        action, error = _action(action_text, message)
         thought = where.text(raw.get("thought"), f"{field}.thought")
         observation = where.text(raw.get("observation"), f"{field}.observation")
         steps.append(Step(thought.strip(), action, observation, error, [raw] if message is None else [raw, message]))
 
     statement = replay.get("problem_statement") if isinstance(replay.get("problem_statement"), dict) else {}
     instance_id = nonempty(statement.get("id")) or nonempty(obj.get("instance_id"))
-    problem = (nonempty(statement.get("text")) or _first_task_message(history, where)).strip()
+    task = _first_task_message(history, where)
+    problem = (nonempty(statement.get("text")) or issue_text(task)).strip()
     repo_cfg = (replay.get("env") or {}).get("repo") if isinstance(replay.get("env"), dict) else None
     base_commit = nonempty(repo_cfg.get("base_commit")) if isinstance(repo_cfg, dict) else None
     model = ((replay.get("agent") or {}).get("model") or {}) if isinstance(replay.get("agent"), dict) else {}
@@ -68,9 +83,49 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     if isinstance(model, dict) and model.get("name"):
         metadata["model"] = model["name"]
     return make_trajectory(
-        NAME, where, instance_id, problem, steps,
+        NAME, where, instance_id, problem, steps, task,
         base_commit=base_commit, final_patch=nonempty(info.get("submission")), metadata=metadata,
     )
+
+
+def _action(text: str, message: dict[str, Any] | None) -> Parsed:
+    action, error = _structured(message) if message is not None else (None, None)
+    return (action, error) if action is not None else parse_command(text)
+
+
+def _agents(history: list[Any]) -> list[str]:
+    """The sub-agents that wrote a log, in order of appearance (SWE-agent itself writes one)."""
+    names: list[str] = []
+    for m in history:
+        name = m.get("agent") if isinstance(m, dict) and not m.get("is_demo") else None
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    return names
+
+
+def _sub_agent(obj: dict[str, Any], history: list[Any], name: str, agents: list[str], where: Where) -> Trajectory:
+    """One sub-agent of a multi-agent log (CodeR's Manager, Reproducer, ...): its own task message
+    and its own turns only, so no prompt sees what another agent wrote later."""
+    own = [(i, m) for i, m in enumerate(history) if isinstance(m, dict) and m.get("agent") == name and not m.get("is_demo")]
+    task, steps = "", []
+    for k, (i, m) in enumerate(own):
+        field = f"history[{i}]"
+        if m.get("role") == "user" and not steps and not task:
+            task = where.text(m.get("content"), f"{field}.content")
+        if m.get("role") != "assistant":
+            continue
+        content = where.text(m.get("content"), f"{field}.content")
+        text = m.get("action") if isinstance(m.get("action"), str) else content
+        action, error = _action(text, m)
+        reply = own[k + 1][1] if k + 1 < len(own) and own[k + 1][1].get("role") == "user" else None
+        observation = where.text(reply.get("content"), f"history[{own[k + 1][0]}].content") if reply else ""
+        thought = m.get("thought") if isinstance(m.get("thought"), str) else content
+        steps.append(Step(thought.strip(), action, observation, error, [m] if reply is None else [m, reply]))
+    instance_id = nonempty(obj.get("instance_id")) or instance_from_filename(where.path)
+    traj = make_trajectory(NAME, where, instance_id, issue_text(task), steps, task,
+                           metadata={"swe_agent_version": "0.x", "agent": name, "agents": agents})
+    traj.id = f"{traj.id}#{name}"
+    return traj
 
 
 def _structured(message: dict[str, Any]) -> Parsed:
@@ -98,7 +153,7 @@ def _first_task_message(history: list[Any], where: Where) -> str:
     """The first user turn that is not a demonstration: it holds the issue."""
     for i, m in enumerate(history):
         if isinstance(m, dict) and m.get("role") == "user" and not m.get("is_demo"):
-            return issue_text(where.text(m.get("content"), f"history[{i}].content"))
+            return where.text(m.get("content"), f"history[{i}].content")
     return ""
 
 

@@ -2,8 +2,8 @@
 
 ``<function=NAME><parameter=P>V</parameter>...</function>`` is the SRL paper's action text, so it is
 parsed with the same helpers the answer parser uses. Thought = the text before ``<function=``;
-observation = the next user turn, without its ``OBSERVATION:`` label. These files hold no final
-patch (the last turn is the submit call, with no observation), so ``final_patch`` stays None.
+observation = the next user turn, without its ``OBSERVATION:`` label. Rows of the SWE-smith
+trajectories dataset also carry ``resolved`` (the outcome) and ``patch`` (the final patch).
 
 The format writes multi-line parameters (file_text, old_str, new_str) wrapped in one newline each
 side, ``<parameter=old_str>\nVALUE\n</parameter>``: the same runs logged by SWE-agent show VALUE
@@ -22,8 +22,10 @@ from .common import (
     Where,
     chat_steps,
     chat_style,
+    issue_text,
     make_trajectory,
     nonempty,
+    outcome_of,
     reader_for,
     strip_observation_label,
 )
@@ -37,16 +39,21 @@ _CLOSE = "</function>"
 def sniff(obj: Any) -> bool:
     if not isinstance(obj, dict) or "fncall_messages" in obj or not isinstance(obj.get("messages"), list):
         return False
+    if "target" in obj and "step_index" in obj:  # a step example swesrl wrote, not a run
+        return False
     return chat_style(obj["messages"]) == "xml"
 
 
 def parse(obj: dict[str, Any], where: Where) -> Trajectory:
-    problem, steps = chat_steps(
+    task, steps = chat_steps(
         where.get(obj, "messages", list), where, list_name="messages", text_key="content",
         assistant_role="assistant", observation_roles=("user", "tool"), split_turn=_split_call,
         clean_observation=strip_observation_label,
     )
-    return make_trajectory(NAME, where, nonempty(obj.get("instance_id")), problem, steps)
+    return make_trajectory(
+        NAME, where, nonempty(obj.get("instance_id")), issue_text(task), steps, task,
+        final_patch=nonempty(obj.get("patch")), outcome=outcome_of(obj.get("resolved")),
+    )
 
 
 def _split_call(content: str) -> tuple[str, Action | None, str | None]:

@@ -43,13 +43,19 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
             where.get(raw, key, str, f"{field}.{key}", required=False)
         action = where.get(raw, "action", dict, f"{field}.action", required=False)
         if action is not None:
-            where.get(action, "name", str, f"{field}.action.name")
-            where.get(action, "arguments", dict, f"{field}.action.arguments", required=False)
+            _check_action(action, where, f"{field}.action")
+        for k, call in enumerate(where.get(raw, "calls", list, f"{field}.calls", required=False) or []):
+            _check_action(where.obj(call, f"{field}.calls[{k}]"), where, f"{field}.calls[{k}]")
         try:
             steps.append(Step.from_dict(raw))
         except ActionError as e:
             raise where.error(f"{field}.action", str(e)) from None
     return replace(Trajectory.from_dict({**obj, "steps": []}), steps=steps)
+
+
+def _check_action(action: dict[str, Any], where: Where, field: str) -> None:
+    where.get(action, "name", str, f"{field}.name")
+    where.get(action, "arguments", dict, f"{field}.arguments", required=False)
 
 
 def write_trajectories(trajectories: Iterable[Trajectory], path: str | Path) -> int:
