@@ -3,8 +3,7 @@
 loop (run_agent, AgentConfig, the stop exceptions), tools (the actions run in a sandbox), policies
 (the Policy seam, model specs -> backends: hf_policy, vllm_policy, openai_policy, replay_policy),
 oracle (the paper's single-answer SEARCH/REPLACE protocol), agentless (the paper's end-to-end
-protocol: localize, repair, rerank; with localize and rerank), batch (many instances, resumable), and
-local_sandbox (a host-side Sandbox for tests and benchmarks only).
+protocol: localize, repair, rerank; with localize and rerank) and batch (many instances, resumable).
 """
 
 from .loop import AgentConfig, AgentResult, run_agent

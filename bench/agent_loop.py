@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.policies import Reply, ScriptedPolicy
+from swesrl.sandbox.local import LocalSandbox
 from swesrl.trajectories import Bash, StrReplace, Submit, View, render_answer, render_xml
 
 

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.oracle import gold_files, oracle_messages, parse_edits, run_oracle
 from swesrl.agent.policies import ScriptedPolicy
+from swesrl.sandbox.local import LocalSandbox
 from swesrl.trajectories import Create, StrReplace, Submit, render_answer, render_xml
 
 

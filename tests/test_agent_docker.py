@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 from unidiff import PatchSet
 
@@ -231,3 +232,22 @@ def test_agent_run_on_one_task(calc_tasks, tmp_path):
     assert run.instance_id == "calc-1" and run.repo == "me/calc"
     assert "1 passed" in run.steps[1].observation  # the task's environment has pytest
 
+
+
+def test_eval_run_from_a_config_file_with_a_set_saves_the_resolved_config(calc_tasks, tmp_path):
+    steps = [Step("look", Bash("cat calc.py"), ""), Step("fix", StrReplace("/testbed/calc.py", "a - b", "a + b"), ""),
+             Step("done", Submit(), "")]
+    experts = tmp_path / "expert.jsonl"
+    experts.write_text(json.dumps(Trajectory("e1", "add subtracts", steps, instance_id="calc-1").to_dict()) + "\n")
+    run_id = f"test-config-{uuid.uuid4().hex[:6]}"
+    config = tmp_path / "my-run.yaml"
+    config.write_text(f"tasks: {calc_tasks}\nrun_id: {run_id}\nruns_dir: {tmp_path / 'runs'}\n"
+                      f"model:\n  spec: replay:{experts}\nagent:\n  step_limit: 50\neval:\n  eval_timeout: 600\n")
+    result = invoke(["eval", "run", "-c", str(config), "--set", "agent.step_limit=2"])
+    saved = yaml.safe_load((tmp_path / "runs" / run_id / "config.yaml").read_text())
+    assert saved["agent"]["step_limit"] == 2 and saved["eval"]["eval_timeout"] == 600.0
+    assert saved["model"]["spec"] == f"replay:{experts}" and saved["tasks"] == str(calc_tasks)
+    # two steps allowed, the expert needs three: the limit from --set ended the run, not the file's 50
+    run = next(read_trajectories(tmp_path / "runs" / run_id / "trajectories"))
+    assert result.exit_code == 0 and len(run.steps) == 2, result.output
+    assert leftover_containers(run_id) == []

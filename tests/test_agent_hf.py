@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.policies import Sampling, make_policy
+from swesrl.sandbox.local import LocalSandbox
 
 pytest.importorskip("transformers")
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.policies import Reply, ScriptedPolicy, Usage
+from swesrl.sandbox.local import LocalSandbox
 from swesrl.trajectories import (
     Bash,
     Create,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.tools import Editor, execute
+from swesrl.sandbox.local import LocalSandbox
 from swesrl.trajectories import Bash, Create, Insert, StrReplace, ToolCall, UndoEdit, View
 
 TEXT = "import os\n\n\ndef f():\n    return 1\n\n\ndef g():\n    return 1\n"

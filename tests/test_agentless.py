@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from swesrl.agent.agentless import PipelineConfig, run_pipeline
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.localize import parse_localization, shown_files
 from swesrl.agent.policies import ScriptedPolicy
 from swesrl.agent.rerank import parse_test
+from swesrl.sandbox.local import LocalSandbox
 
 CALC = "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n"
 FIX = "<think>add subtracts</think>\n### calc/ops.py\n<<<<<<< SEARCH\n    return a - b\n=======\n    return a + b\n>>>>>>> REPLACE\n"

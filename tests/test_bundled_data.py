@@ -230,7 +230,7 @@ def test_swesrl_eval_validate_accepts_every_bundled_task():
     from swesrl.eval.environment import task_to_instance_spec
     from swesrl.eval.tasks import load_tasks
 
-    proc = _swesrl("eval", "validate", str(TASKS))
+    proc = _swesrl("eval", "validate", "--tasks", str(TASKS))
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert f"{len(ROWS)}/{len(ROWS)} tasks valid" in proc.stdout
     client = docker.from_env()

@@ -274,7 +274,7 @@ def test_sigkill_mid_batch_then_resume(real, swebench_data, tmp_path):
 @pytest.mark.docker
 @pytest.mark.slow
 def test_validate_cli_on_the_real_instances(real, swebench_data):
-    res = CliRunner().invoke(app, ["eval", "validate", str(swebench_data / "instances.jsonl"), "--repos-dir", str(swebench_data / "repos")])
+    res = CliRunner().invoke(app, ["eval", "validate", "--tasks", str(swebench_data / "instances.jsonl"), "--repos-dir", str(swebench_data / "repos")])
     assert res.exit_code == 0, res.output
     assert "2/2 tasks valid" in res.output
     assert _run_containers(f"validate-{os.getpid()}") == []

@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from swesrl.agent.local_sandbox import LocalSandbox
 from swesrl.agent.loop import AgentConfig, run_agent
 from swesrl.agent.openai_policy import OpenAIPolicy
 from swesrl.agent.policies import PolicyError, Sampling, make_policy
 from swesrl.agent.replay_policy import ReplayPolicy, expert_answers
+from swesrl.sandbox.local import LocalSandbox
 from swesrl.trajectories import (
     Bash,
     FormatError,

@@ -7,7 +7,7 @@ model trained by swesrl sees at inference exactly the format it was trained on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -30,9 +30,9 @@ def estimate_tokens(text: str) -> int:
 
 @dataclass(frozen=True)
 class ContextConfig:
-    context_steps: int | None = 2  # previous action/observation pairs; None = all
-    max_observation_chars: int = 8000
-    max_prompt_tokens: int = 8192
+    context_steps: int | None = field(default=2, metadata={"help": "previous action/observation pairs in each prompt; null = all"})
+    max_observation_chars: int = field(default=8000, metadata={"help": "longer observations are cut in the middle, with a marker"})
+    max_prompt_tokens: int = field(default=8192, metadata={"help": "the oldest turns are dropped until the prompt fits"})
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,18 @@ from swesrl.errors import require
 
 from . import SUMMARY
 from .output import err, out
+from .run_options import with_default
 
 app = typer.Typer(help=SUMMARY["eval"], no_args_is_help=True)
 
-REPOS_DIR = typer.Option(None, "--repos-dir", help="Folder of repository sources: <instance_id>.tar.gz or <owner>__<name>.git mirrors.")
-IMAGE_TEMPLATE = typer.Option(None, "--image-template", help="Use this image when it exists locally, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest'.")
-BASE_IMAGE = typer.Option(None, "--base-image", help="Base image for environments (default: swesrl's Debian base, built locally).")
-TIMEOUT = typer.Option(1800.0, "--timeout", help="Seconds for one instance, container start to graded log (image build excluded).")
-START_TIMEOUT = typer.Option(120.0, "--start-timeout", help="Seconds for a container to start.")
-COMMAND_TIMEOUT = typer.Option(300.0, "--command-timeout", help="Seconds for one setup command (e.g. applying the patch).")
+# The same names and help as the run config's fields (swesrl eval config lists them).
+REPOS_DIR = with_default("images.repos_dir", "--repos-dir")
+IMAGE_TEMPLATE = with_default("images.image_template", "--image-template")
+BASE_IMAGE = with_default("images.base_image", "--base-image")
+TIMEOUT = with_default("eval.eval_timeout", "--eval-timeout")
+START_TIMEOUT = with_default("eval.start_timeout", "--start-timeout")
+COMMAND_TIMEOUT = with_default("eval.setup_timeout", "--setup-timeout")
+TASKS = typer.Option(..., "--tasks", help="The tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name.")
 
 
 def require_eval() -> None:
@@ -93,7 +96,7 @@ def _summary(report) -> None:
 
 @app.command()
 def patches(
-    tasks: str = typer.Option(..., "--tasks", help="Tasks: JSON, JSONL, CSV, Parquet, or a `datasets` name."),
+    tasks: str = TASKS,
     predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
     run_id: str = typer.Option(..., "--run-id", help="Results go to RUNS_DIR/RUN_ID; rerunning resumes."),
     workers: int = typer.Option(1, "--workers", min=1, help="Instances evaluated at once."),
@@ -104,10 +107,10 @@ def patches(
     timeout: float = TIMEOUT,
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
-    seed: int = typer.Option(0, "--seed", help="PYTHONHASHSEED for the tests."),
+    seed: int = with_default("eval.test_seed", "--test-seed"),
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders live."),
     prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
-    min_free_gb: float = typer.Option(5.0, "--min-free-gb", help="Refuse to build images with less free disk than this."),
+    min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
 ) -> None:
     """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
 
@@ -157,7 +160,7 @@ def patches(
 
 @app.command()
 def validate(
-    tasks: str = typer.Argument(..., help="Tasks: JSON, JSONL, CSV, Parquet, or a `datasets` name."),
+    tasks: str = TASKS,
     repos_dir: Path | None = REPOS_DIR,
     image_template: str | None = IMAGE_TEMPLATE,
     base_image: str | None = BASE_IMAGE,
@@ -170,7 +173,7 @@ def validate(
 
     Prints a table; exits 1 when any task fails validation.
 
-    Example: swesrl eval validate examples/tasks/tasks.jsonl
+    Example: swesrl eval validate --tasks examples/tasks/tasks.jsonl
     """
     from swesrl.eval.evaluate import validate_tasks, validation_ok
 
@@ -203,9 +206,10 @@ def validate(
 
 
 def _register_run() -> None:
-    from .eval_run import run  # beside patches/validate; its module imports the agent CLI's options
+    from .eval_run import config, run  # beside patches/validate
 
     app.command("run")(run)
+    app.command("config")(config)
 
 
 _register_run()

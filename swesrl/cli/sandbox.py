@@ -13,6 +13,7 @@ from rich.table import Table
 
 from . import SUMMARY
 from .output import err, out
+from .run_options import with_default
 
 app = typer.Typer(help=SUMMARY["sandbox"], no_args_is_help=True)
 
@@ -83,7 +84,7 @@ def base(
 def shell(
     target: str = typer.Argument(..., help="An image name, or an instance id with --tasks."),
     tasks: Path | None = typer.Option(None, "--tasks", exists=True, help="Tasks file: TARGET is an instance id whose image is built if needed."),
-    repos_dir: Path | None = typer.Option(None, "--repos-dir", help="Where task repositories live (tarballs or git mirrors), for --tasks."),
+    repos_dir: Path | None = with_default("images.repos_dir", "--repos-dir"),
     workdir: str = typer.Option("/testbed", "--workdir", help="Folder the shell starts in."),
 ) -> None:
     """Open an interactive bash in a throwaway, offline container of an image or a task's image.
@@ -110,14 +111,14 @@ def shell(
 
 @app.command()
 def build(
-    tasks: Path = typer.Argument(..., exists=True, help="Tasks file (JSON/JSONL/parquet) whose images to build."),
-    repos_dir: Path | None = typer.Option(None, "--repos-dir", help="Where task repositories live (tarballs or git mirrors)."),
-    base_image: str | None = typer.Option(None, "--base-image", help="Base image instead of swesrl's own Debian base."),
-    image_template: str | None = typer.Option(None, "--image-template", help="Prebuilt image name, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest', used when present locally."),
+    tasks: Path = typer.Option(..., "--tasks", exists=True, help="Tasks file (JSON/JSONL/parquet) whose images to build."),
+    repos_dir: Path | None = with_default("images.repos_dir", "--repos-dir"),
+    base_image: str | None = with_default("images.base_image", "--base-image"),
+    image_template: str | None = with_default("images.image_template", "--image-template"),
 ) -> None:
     """Build every task's instance image ahead of a run; a task that fails is reported and the rest go on.
 
-    Example: swesrl sandbox build examples/tasks.jsonl
+    Example: swesrl sandbox build --tasks examples/tasks/tasks.jsonl
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

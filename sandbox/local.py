@@ -16,16 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from swesrl.sandbox.base import ExecResult
+from swesrl.util import truncate_middle
+
+from .base import ExecResult
 
 MAX_OUTPUT = 100_000
-
-
-def _cap(text: str, limit: int = MAX_OUTPUT) -> str:
-    if len(text) <= limit:
-        return text
-    head = limit * 2 // 3
-    return f"{text[:head]}\n[... {len(text) - limit} characters truncated ...]\n{text[len(text) - (limit - head):]}"
 
 
 class LocalSandbox:
@@ -58,7 +53,7 @@ class LocalSandbox:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole session: children started by the command too
             out, _ = proc.communicate()
             timed_out = True
-        text = _cap(out.decode("utf-8", errors="replace"))
+        text = truncate_middle(out.decode("utf-8", errors="replace"), MAX_OUTPUT)
         return ExecResult(text, -9 if timed_out else proc.returncode, timed_out, time.perf_counter() - start)
 
     def read_file(self, path: str) -> str:

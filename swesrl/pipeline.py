@@ -1,0 +1,170 @@
+"""Run a model on tasks and evaluate its patches: the composition `swesrl eval run` and the
+quickstart call (and an executor that decides where instances run could call).
+
+The eval package builds each task's image, the agent (or the oracle / Agentless-mini protocol) works
+in a sandbox of it, the eval package grades the patches, and each outcome is written back into its
+trajectory (`traj split --only-resolved` reads it). Both halves resume: finished runs and still-valid
+results are kept, so an interrupted run is simply started again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
+from swesrl.agent.loop import AgentResult, run_agent, save_trajectory
+from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec, require_backend
+from swesrl.errors import require
+from swesrl.eval.tasks import Task, TaskError, load_tasks
+from swesrl.sandbox.factory import check_sandbox, open_sandbox
+
+from .run_config import RunConfig, save_run_config
+from .settings import SettingsError
+
+log = logging.getLogger(__name__)
+OUTCOME = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved", "empty_patch": "unresolved"}
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class RunOutcome:
+    report: object  # swesrl.eval.evaluate.Report
+    missing: list[str]  # instances without a finished run (not graded; a rerun retries them)
+    config_path: Path
+
+
+def check_run(config: RunConfig) -> None:
+    """What can be known wrong before reading tasks: settings, the model spec, missing extras."""
+    if not config.tasks:
+        raise SettingsError("no tasks: give --tasks FILE (or tasks: in the config)")
+    if not config.run_id:
+        raise SettingsError("no run id: give --run-id NAME (or run_id: in the config)")
+    try:
+        parse_spec(config.model.spec)
+    except ValueError as e:
+        raise SettingsError(f"model.spec: {e}") from None
+    if config.mode == "pipeline" and config.pipeline.samples > 1 and (config.model.temperature == 0 or config.model.seed is not None):
+        raise SettingsError("pipeline.samples (--samples) above 1 needs model.temperature > 0 and no model.seed: greedy "
+                            "decoding, or a seed set for every call, gives every sample the same answer")
+    require_backend(config.model.spec)
+    require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
+
+
+def select_tasks(config: RunConfig, problems: list[TaskError] | None = None) -> list[Task]:
+    """The config's tasks (only ``instances`` when given); bad records go to ``problems``."""
+    task_list = load_tasks(config.tasks, errors=problems)
+    if config.instances:
+        unknown = sorted(set(config.instances) - {t.instance_id for t in task_list})
+        if unknown:
+            raise SettingsError(f"instances: {config.tasks} has no task {', '.join(unknown)}")
+        task_list = [t for t in task_list if t.instance_id in set(config.instances)]
+    if not task_list:
+        raise SettingsError(f"{config.tasks}: no tasks to run")
+    return task_list
+
+
+def load_policy(config: RunConfig) -> Policy:
+    m = config.model
+    return make_policy(m.spec, Sampling(temperature=m.temperature, max_new_tokens=m.max_new_tokens, seed=m.seed),
+                       api_key_env=m.api_key_env, request_timeout=m.request_timeout, native_tools=m.native_tools)
+
+
+def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[[str], None] = log.info) -> RunOutcome:
+    """The model over ``tasks`` (trajectories, predictions), then the evaluation; the resolved config
+    is saved in the run folder first. ``on_line`` gets one line per finished instance and phase."""
+    from swesrl.agent.agentless import run_pipeline
+    from swesrl.agent.oracle import gold_files, run_oracle
+    from swesrl.eval.environment import ensure_task_image
+    from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_predictions
+    from swesrl.eval.predictions import Prediction
+
+    check_sandbox("docker")  # before the model loads and anything is written
+    run_dir = Path(config.runs_dir) / config.run_id
+    config_path = save_run_config(config, run_dir / CONFIG_FILE)
+    policy = load_policy(config)
+    by_id = {t.instance_id: t for t in tasks}
+    traj_dir = run_dir / "trajectories"
+    images = config.images
+    build_lock = threading.Lock()  # one image build at a time; runs share the images they need
+
+    def run_one(job: Job, path: Path) -> AgentResult:
+        task = by_id[job.instance_id]
+        player = policy.for_instance(task.instance_id)
+        with build_lock:
+            image = ensure_task_image(task, repos_dir=images.repos_dir, image_template=images.image_template,
+                                      base_image=images.base_image)
+        ids = {"instance_id": task.instance_id, "repo": task.repo, "base_commit": task.base_commit}
+        with open_sandbox("docker", image, run_id=config.run_id, instance_id=task.instance_id) as sandbox:
+            if config.mode == "oracle":
+                return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=path, **ids)
+            if config.mode == "pipeline":
+                gold = gold_files(task.patch) if task.patch else None
+                return run_pipeline(player, sandbox, task.problem_statement, gold_files=gold, config=config.pipeline,
+                                    out=path, **ids)
+            return run_agent(player, sandbox, task.problem_statement, config=config.agent, out=path, **ids)
+
+    jobs = [Job(t.instance_id, t.problem_statement, t.repo, t.base_commit) for t in tasks]
+    on_line(f"{config.run_id}: {len(jobs)} tasks, model {policy.name}, mode {config.mode}, {config.workers} worker(s)")
+    for o in run_batch(jobs, run_one, traj_dir, config.workers):
+        note = " (finished earlier)" if o.skipped else f": {o.error}" if o.error else ""
+        on_line(f"  {o.instance_id}: {o.exit_status}{note}")
+
+    ids = [t.instance_id for t in tasks]
+    rows = predictions(traj_dir, ids, policy.name)
+    missing = sorted(set(ids) - {r["instance_id"] for r in rows})
+    if missing:
+        on_line(f"{len(missing)} instance(s) without a finished run (infrastructure or backend errors, not graded; "
+                f"run the command again to retry): {', '.join(missing)}")
+    pred_path = run_dir / "predictions.jsonl"
+    pred_path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    preds = [Prediction(r["instance_id"], r["model_patch"], r["model_name_or_path"], f"{pred_path}, line {i}")
+             for i, r in enumerate(rows, start=1)]
+    ev = config.eval
+    options = EvalOptions(repos_dir=images.repos_dir, image_template=images.image_template, base_image=images.base_image,
+                          timeouts=Timeouts(start=ev.start_timeout, command=ev.setup_timeout, instance=ev.eval_timeout),
+                          seed=ev.test_seed)
+    report = evaluate_predictions(tasks, preds, config.run_id, workers=config.workers, runs_dir=config.runs_dir,
+                                  options=options, min_free_gb=ev.min_free_gb,
+                                  on_result=lambda r, reused: on_line(f"  eval {r.instance_id}: {r.status}{' (kept)' if reused else ''}"))
+    for iid, r in report.results.items():
+        path = trajectory_path(traj_dir, iid)
+        saved = load_run(path)
+        if saved is not None and saved.outcome != OUTCOME.get(r.status, "unknown"):
+            saved.outcome = OUTCOME.get(r.status, "unknown")
+            save_trajectory(saved, path)
+    return RunOutcome(report, missing, config_path)
+
+
+def repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None,
+               progress: Callable[[str], None] = log.info) -> str:
+    """An instance image of a local repository (git or plain folder) with ``packages`` installed;
+    the install command defaults to an editable pip install when the repository has build files."""
+    from swesrl.sandbox.images import (
+        EnvironmentSpec,
+        InstanceSpec,
+        RepoSource,
+        ensure_instance_image,
+    )
+
+    source = RepoSource(kind="git" if (repo / ".git").exists() else "dir", location=str(repo.resolve()))
+    if install_cmd is None:
+        has_build = (repo / "pyproject.toml").exists() or (repo / "setup.py").exists()
+        install_cmd = ["python -m pip install --no-deps --no-build-isolation -e ."] if has_build else []
+    spec = InstanceSpec(EnvironmentSpec(python_packages=tuple(packages)), source, tuple(c for c in install_cmd if c.strip()))
+    return ensure_instance_image(spec, progress=progress)
+
+
+def run_on_issue(config: RunConfig, image: str, problem: str, out: Path, *, instance_id: str | None = None,
+                 repo: str | None = None, base_commit: str | None = None, label: str = "agent") -> AgentResult:
+    """The agent on one issue in a sandbox of ``image``; the resolved config is saved beside ``out``."""
+    check_sandbox("docker")
+    save_run_config(config, out.with_suffix(".config.yaml"))
+    policy = load_policy(config).for_instance(instance_id)
+    with open_sandbox("docker", image, run_id=config.run_id or "agent", instance_id=instance_id or label) as sandbox:
+        return run_agent(policy, sandbox, problem, config=config.agent, out=out, instance_id=instance_id,
+                         repo=repo, base_commit=base_commit)
