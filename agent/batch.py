@@ -75,8 +75,8 @@ def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int 
     todo: list[Job] = []
     for job in jobs:
         path = trajectory_path(out_dir, job.instance_id)
-        if is_finished(path):
-            yield JobOutcome(job.instance_id, load_run(path).metadata["exit_status"], skipped=True)
+        if is_finished(path) and (done := load_run(path)) is not None:
+            yield JobOutcome(job.instance_id, done.metadata["exit_status"], skipped=True)
         else:
             todo.append(job)
 

@@ -26,7 +26,7 @@ _TEST_RE = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*$|_tests?\.py$")
 @cache
 def prompt_template(name: str) -> str:
     """A prompt template shipped in ``swesrl/agent/prompts``."""
-    return resources.files(__package__).joinpath("prompts", name).read_text(encoding="utf-8")
+    return (resources.files(__package__) / "prompts" / name).read_text(encoding="utf-8")
 
 
 def repo_files(sandbox: Sandbox, workdir: str, timeout: float = 60.0) -> list[str]:

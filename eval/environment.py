@@ -29,7 +29,8 @@ def repo_source(task: Task, repos_dir: str | Path | None = None) -> RepoSource:
     `<repos_dir>/<owner>__<name>.git` checked out at the base commit."""
     if task.environment is not None and task.environment.repo is not None:
         r: RepoSpec = task.environment.repo
-        return RepoSource(kind=r.kind, location=r.location, commit=r.commit, patch=r.patch, subdir=r.subdir)
+        return RepoSource(kind=r.kind, location=r.location,  # type: ignore[arg-type]  # RepoSpec checks kind on load
+                          commit=r.commit, patch=r.patch, subdir=r.subdir)
     if repos_dir is None:
         raise TaskEnvironmentError(f"{task.instance_id}: no repository source: give --repos-dir or an environment.repo in the task")
     repos_dir = Path(repos_dir)

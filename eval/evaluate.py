@@ -275,7 +275,7 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     todo: list[tuple[Task, Prediction]] = []
     for task, pred in pairs:
         stored = read_result(run_dir, task.instance_id)
-        if not redo and pred.invalid is None and reusable(stored, provenance(task, pred.model_patch, options)):
+        if not redo and pred.invalid is None and stored is not None and reusable(stored, provenance(task, pred.model_patch, options)):
             results[task.instance_id] = stored
             reused.append(task.instance_id)
             if on_result:

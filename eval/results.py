@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,7 @@ def build_report(
     task_ids: list[str],
     submitted_ids: list[str],
     results: dict[str, InstanceResult],
-    prediction_errors: list[str] = (),
+    prediction_errors: Sequence[str] = (),
     run_id: str = "",
 ) -> dict[str, Any]:
     """swebench's run-report fields (schema 2) plus swesrl's: patch_failed_ids, reasons, timings, keys.

@@ -185,7 +185,7 @@ def _build(context: Path, dockerfile: str, tag: str, what: str, progress: Progre
 
 @functools.cache
 def _template(name: str) -> str:
-    return resources.files("swesrl.sandbox").joinpath("dockerfiles", name).read_text()
+    return (resources.files("swesrl.sandbox") / "dockerfiles" / name).read_text()
 
 
 # -- base ---------------------------------------------------------------------------------------------

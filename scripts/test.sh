@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README command two; .ci/run calls exactly this): set up, lint, check the wheel, run pytest.
+# The test command (README command two; .ci/run calls exactly this): set up, lint, type-check, check the wheel, run pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,6 +11,8 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 echo "[test] ruff"
 "$PY" -m ruff check .
+echo "[test] mypy (the stage packages, through the swesrl/<stage> links)"
+"$PY" -m mypy -p swesrl
 echo "[test] wheel install in a fresh venv"
 bash scripts/check-wheel.sh
 echo "[test] pytest"

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
 from swesrl.agent.loop import AgentResult, run_agent, save_trajectory
@@ -26,14 +27,19 @@ from swesrl.sandbox.factory import check_sandbox, open_sandbox
 from .run_config import RunConfig, save_run_config
 from .settings import SettingsError
 
+if TYPE_CHECKING:
+    from swesrl.eval.evaluate import Report
+
 log = logging.getLogger(__name__)
-OUTCOME = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved", "empty_patch": "unresolved"}
+Outcome = Literal["resolved", "unresolved", "unknown"]
+OUTCOME: dict[str, Outcome] = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved",
+                               "empty_patch": "unresolved"}
 CONFIG_FILE = "config.yaml"
 
 
 @dataclass
 class RunOutcome:
-    report: object  # swesrl.eval.evaluate.Report
+    report: Report
     missing: list[str]  # instances without a finished run (not graded; a rerun retries them)
     config_path: Path
 
@@ -98,15 +104,17 @@ def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[
         with build_lock:
             image = ensure_task_image(task, repos_dir=images.repos_dir, image_template=images.image_template,
                                       base_image=images.base_image)
-        ids = {"instance_id": task.instance_id, "repo": task.repo, "base_commit": task.base_commit}
-        with open_sandbox("docker", image, run_id=config.run_id, instance_id=task.instance_id) as sandbox:
+        iid, repo, base = task.instance_id, task.repo, task.base_commit
+        with open_sandbox("docker", image, run_id=config.run_id, instance_id=iid) as sandbox:
             if config.mode == "oracle":
-                return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=path, **ids)
+                return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=path,
+                                  instance_id=iid, repo=repo, base_commit=base)
             if config.mode == "pipeline":
                 gold = gold_files(task.patch) if task.patch else None
                 return run_pipeline(player, sandbox, task.problem_statement, gold_files=gold, config=config.pipeline,
-                                    out=path, **ids)
-            return run_agent(player, sandbox, task.problem_statement, config=config.agent, out=path, **ids)
+                                    out=path, instance_id=iid, repo=repo, base_commit=base)
+            return run_agent(player, sandbox, task.problem_statement, config=config.agent, out=path,
+                             instance_id=iid, repo=repo, base_commit=base)
 
     jobs = [Job(t.instance_id, t.problem_statement, t.repo, t.base_commit) for t in tasks]
     on_line(f"{config.run_id}: {len(jobs)} tasks, model {policy.name}, mode {config.mode}, {config.workers} worker(s)")

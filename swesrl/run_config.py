@@ -8,6 +8,7 @@ command's options, then ``--set key.path=value``; the resolved config is saved i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,8 @@ def help_of(key: str) -> str:
     return settings.help_of(RunConfig, key)
 
 
-def load_run_config(files: list[str | Path] = (), options: dict[str, Any] | None = None,
-                    overrides: list[str] = ()) -> RunConfig:
+def load_run_config(files: Sequence[str | Path] = (), options: dict[str, Any] | None = None,
+                    overrides: Sequence[str] = ()) -> RunConfig:
     """Defaults, then ``files`` in order, then ``options`` (dotted keys; None = not given), then
     ``overrides`` (``key.path=value``)."""
     data: dict[str, Any] = {}

@@ -12,6 +12,7 @@ import difflib
 import enum
 import types
 import typing
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ def load_recipe(name_or_path: str | Path) -> dict[str, Any]:
     """The recipe's mapping; ``name_or_path`` is a bundled recipe name or a YAML file path."""
     path = Path(name_or_path)
     if not path.is_file():
-        bundled = resources.files(__package__).joinpath("recipes", f"{name_or_path}.yaml")
+        bundled = resources.files(__package__) / "recipes" / f"{name_or_path}.yaml"
         if not bundled.is_file():
             raise RecipeError(f"no recipe {str(name_or_path)!r}: not a file, and not one of {', '.join(recipe_names())}")
         path = Path(str(bundled))
@@ -109,7 +110,7 @@ def apply_overrides(values: dict[str, Any], overrides: list[str], method: str) -
     return out
 
 
-def build_config(recipe: str | Path | dict[str, Any], overrides: list[str] = (), method: str | None = None, **fields: Any):
+def build_config(recipe: str | Path | dict[str, Any], overrides: Sequence[str] = (), method: str | None = None, **fields: Any):
     """Recipe -> config of its method. ``fields`` (from CLI flags, None = not given) beat the recipe;
     ``overrides`` beat both. A recipe of another method than ``method`` is an error."""
     data = dict(recipe) if isinstance(recipe, dict) else load_recipe(recipe)

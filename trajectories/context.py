@@ -20,7 +20,7 @@ TokenCounter = Callable[[str], int]
 @cache
 def template(name: str) -> str:
     """A prompt template shipped in ``swesrl/trajectories/prompts``."""
-    return resources.files(__package__).joinpath("prompts", name).read_text(encoding="utf-8")
+    return (resources.files(__package__) / "prompts" / name).read_text(encoding="utf-8")
 
 
 def estimate_tokens(text: str) -> int:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-if TYPE_CHECKING:  # typer vendors its own click; the real one would cost ~15 ms to import
-    import click
+if TYPE_CHECKING:  # typer vendors its own click (importing the real one would cost ~15 ms)
+    from typer._click.core import Command, Context
+    from typer._click.formatting import HelpFormatter
 
 # name -> (module in swesrl.cli, attribute: a Typer group or a command function, one-line summary).
 # A group's Typer takes its help from here (SUMMARY); a command's docstring starts with its summary
@@ -34,7 +35,7 @@ SUMMARY = {name: summary for name, (_, _, summary) in COMMANDS.items()}
 
 
 @functools.cache
-def load_command(name: str) -> click.Command:
+def load_command(name: str) -> Command:
     """The real click command of a subcommand, importing its module (and only its module)."""
     module_name, attribute, _ = COMMANDS[name]
     module = importlib.import_module(f"{__name__}.{module_name}")
@@ -51,24 +52,24 @@ class _Root(TyperGroup):
 
     _listing = False
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, name: str) -> Command | None:
         if name not in COMMANDS:
             return None
         if self._listing:  # the help screen needs names and summaries only
             return TyperCommand(name, help=SUMMARY[name], short_help=SUMMARY[name])
         return load_command(name)
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)
         finally:
             self._listing = False
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: Context):
         from swesrl.errors import SwesrlError
 
         try:

@@ -40,8 +40,8 @@ def _load_tasks(path: str, repos_dir: Path | None):
     except TaskError as e:
         err.print(f"[red]cannot read tasks:[/] {e}", markup=True, highlight=False)
         raise typer.Exit(1) from None
-    for e in errors:
-        err.print(f"[yellow]skipped task:[/] {e}", highlight=False)
+    for problem in errors:
+        err.print(f"[yellow]skipped task:[/] {problem}", highlight=False)
     if not tasks:
         err.print(f"[red]no usable tasks in {path}[/]")
         raise typer.Exit(1)
@@ -77,7 +77,7 @@ def _summary(report) -> None:
     submitted = max(1, s["submitted_instances"])
     out.print(f"resolved {s['resolved_instances']}/{s['submitted_instances']} submitted ({100 * s['resolved_instances'] / submitted:.1f}%), "
               f"{s['resolved_instances']}/{s['total_instances']} of all tasks")
-    phases = {}
+    phases: dict[str, list[float]] = {}
     for t in s["timings"].values():
         for k, v in t.items():
             phases.setdefault(k, []).append(v)
@@ -132,8 +132,8 @@ def patches(
     except (OSError, ValueError) as e:
         err.print(f"[red]cannot read predictions:[/] {e}", highlight=False)
         raise typer.Exit(1) from None
-    for e in pred_errors:
-        err.print(f"[yellow]prediction problem:[/] {e}", highlight=False)
+    for problem in pred_errors:
+        err.print(f"[yellow]prediction problem:[/] {problem}", highlight=False)
     known = {t.instance_id for t in task_list}
     n = sum(p.instance_id in known for p in preds)
     counts = {"done": 0, "resolved": 0}

@@ -102,7 +102,7 @@ def evaluate(
     from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
     from swesrl.training.evaluation import evaluate as run_evaluation
 
-    models = dict(m.split("=", 1) if "=" in m else (Path(m).name, m) for m in model)
+    models = dict(m.split("=", 1) if "=" in m else [Path(m).name, m] for m in model)
     try:
         result = run_evaluation(models, data, train_data, max_new_tokens=max_new_tokens, samples=samples, cpu_threads=cpu_threads)
     except DataError as e:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -52,7 +52,8 @@ class ErrorLog:
     """Skipped records, appended to a JSONL file as they happen (the file is created on the first one)."""
 
     def __init__(self, path: Path):
-        self.path, self.count, self._f = path, 0, None
+        self.path, self.count = path, 0
+        self._f: TextIO | None = None
         path.unlink(missing_ok=True)  # a stale log from an earlier run would mislead
 
     def add(self, e: TrajectoryError) -> None:
