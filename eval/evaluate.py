@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from swesrl.errors import DockerUnavailable, RunLocked
-from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
+from swesrl.sandbox.base import Sandbox, apply_patch
+from swesrl.sandbox.docker_sandbox import Limits, prune
+from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import check_disk
 
 from .environment import ensure_task_image, image_identity
@@ -97,7 +99,7 @@ def evaluate_patch(
     model_name_or_path: str = "",
     run_empty: bool = False,
     image_lock: Callable[[str], threading.Lock] | None = None,
-    on_container: Callable[[DockerSandbox | None], None] | None = None,
+    on_container: Callable[[Sandbox | None], None] | None = None,
 ) -> InstanceResult:
     """Evaluate one patch on one task; never raises for a bad patch or a broken run (status `error`).
     `run_empty=True` runs the tests even for an empty patch (validation: the task must not pass unpatched)."""
@@ -132,8 +134,8 @@ def evaluate_patch(
     try:
         t = time.monotonic()
         limits = options.limits or EVAL_LIMITS
-        with DockerSandbox(
-            image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=False,
+        with open_sandbox(
+            "docker", image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=False,
             workdir=options.workdir, start_timeout=tm.start,
         ) as sb:
             if on_container:
@@ -142,7 +144,7 @@ def evaluate_patch(
             timings["container_start"] = round(time.monotonic() - t, 3)
             if patch and patch.strip():
                 t = time.monotonic()
-                applied = sb.apply_patch(patch, timeout=min(tm.command, max(1.0, deadline - t)))
+                applied = apply_patch(sb, patch, timeout=min(tm.command, max(1.0, deadline - t)))
                 timings["patch_apply"] = round(time.monotonic() - t, 3)
                 if applied.exit_code != 0:
                     return result(PATCH_FAILED, f"the patch does not apply: {_short(applied.output, 600)}", image=image)
@@ -187,11 +189,11 @@ class _Watchdog:
 
     def __init__(self, budget: float, grace: float = 30.0):
         self.budget, self.grace = budget, grace
-        self.live: dict[str, tuple[DockerSandbox, float]] = {}
+        self.live: dict[str, tuple[Sandbox, float]] = {}
         self.lock = threading.Lock()
 
-    def tracker(self, instance_id: str) -> Callable[[DockerSandbox | None], None]:
-        def track(sb: DockerSandbox | None) -> None:
+    def tracker(self, instance_id: str) -> Callable[[Sandbox | None], None]:
+        def track(sb: Sandbox | None) -> None:
             with self.lock:
                 if sb is None:
                     self.live.pop(instance_id, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 
-from swesrl.sandbox.docker_sandbox import DockerSandbox
+from swesrl.sandbox.factory import open_sandbox
 
 from .environment import ensure_task_image
 from .evaluate import EvalOptions
@@ -21,7 +21,7 @@ def read_task_files(task: Task, paths: list[str], options: EvalOptions) -> dict[
     image = ensure_task_image(task, repos_dir=options.repos_dir, image_template=options.image_template,
                               base_image=options.base_image)
     files: dict[str, str | None] = {}
-    with DockerSandbox(image, run_id="task-files", instance_id=task.instance_id, workdir=options.workdir,
+    with open_sandbox("docker", image, run_id="task-files", instance_id=task.instance_id, workdir=options.workdir,
                        start_timeout=options.timeouts.start) as sb:
         for path in paths:
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -31,3 +31,33 @@ class Sandbox(Protocol):
     def __enter__(self) -> Sandbox: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class PatchResult(ExecResult):
+    """apply_patch's result: exit_code 0 when applied; `method` says which tool managed it."""
+
+    method: Literal["git apply", "patch", ""] = ""
+
+
+def apply_patch(sandbox: Sandbox, patch: str, timeout: float = 120, workdir: str | None = None) -> PatchResult:
+    """Apply a unified diff at the workdir of any sandbox: `git apply`, else the more tolerant
+    `patch --fuzz` (tried dry first, so a failed attempt leaves the tree untouched; --forward, because
+    --batch alone takes a patch that looks reversed or already applied and applies it in reverse)."""
+    if not patch.endswith("\n"):
+        patch += "\n"
+    sandbox.write_file("/tmp/swesrl.patch", patch)
+    attempts: list[tuple[Literal["git apply", "patch"], str]] = [
+        ("git apply", "git apply --verbose --whitespace=nowarn /tmp/swesrl.patch"),
+        ("patch", "patch --batch --forward --fuzz=5 -p1 --dry-run -i /tmp/swesrl.patch >/dev/null && "
+                  "patch --batch --forward --fuzz=5 -p1 -i /tmp/swesrl.patch"),
+    ]  # fmt: skip
+    outputs = []
+    res = None
+    for method, cmd in attempts:
+        res = sandbox.exec(cmd, timeout, workdir=workdir)
+        outputs.append(f"$ {method}\n{res.output}")
+        if res.exit_code == 0:
+            return PatchResult(res.output, 0, False, res.duration, method=method)
+    assert res is not None
+    return PatchResult("\n".join(outputs), 1, res.timed_out, res.duration, method="")

@@ -20,7 +20,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
 import docker
 import docker.errors
@@ -28,7 +27,7 @@ from docker.types import Ulimit
 
 from swesrl.errors import SandboxClosed
 
-from .base import ExecResult
+from .base import ExecResult, PatchResult, apply_patch
 
 _LABEL = "swesrl"
 # PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`.
@@ -49,13 +48,6 @@ class Limits:
     output_bytes: int = 1_000_000  # per command; head and tail are kept around a marker
     file_size: int = 1 << 30  # RLIMIT_FSIZE for every process: one runaway file cannot fill the disk
     tmp_size: str = "512m"  # /tmp is a tmpfs of this size (it counts against `memory`)
-
-
-@dataclass(frozen=True)
-class PatchResult(ExecResult):
-    """apply_patch's result: exit_code 0 when applied; `method` says which tool managed it."""
-
-    method: Literal["git apply", "patch", ""] = ""
 
 
 class _Output:
@@ -232,23 +224,8 @@ class DockerSandbox:
         return r.stdout.decode("utf-8", errors="replace")
 
     def apply_patch(self, patch: str, timeout: float = 120) -> PatchResult:
-        """Apply a unified diff at the workdir: `git apply`, else the more tolerant `patch --fuzz`
-        (tried dry first, so a failed attempt leaves the tree untouched)."""
-        if not patch.endswith("\n"):
-            patch += "\n"
-        self.write_file("/tmp/swesrl.patch", patch)
-        attempts: list[tuple[Literal["git apply", "patch"], str]] = [
-            ("git apply", "git apply --verbose --whitespace=nowarn /tmp/swesrl.patch"),
-            ("patch", "patch --batch --fuzz=5 -p1 --dry-run -i /tmp/swesrl.patch >/dev/null && "
-                      "patch --batch --fuzz=5 -p1 -i /tmp/swesrl.patch"),
-        ]  # fmt: skip
-        outputs = []
-        for method, cmd in attempts:
-            res = self.exec(cmd, timeout)
-            outputs.append(f"$ {method}\n{res.output}")
-            if res.exit_code == 0:
-                return PatchResult(res.output, 0, False, res.duration, method=method)
-        return PatchResult("\n".join(outputs), 1, res.timed_out, res.duration, method="")
+        """Apply a unified diff at the workdir (sandbox.base.apply_patch: git apply, else patch --fuzz)."""
+        return apply_patch(self, patch, timeout)
 
     def close(self) -> None:
         """Remove the container (idempotent; safe from atexit and finally blocks)."""
