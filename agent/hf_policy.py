@@ -42,7 +42,7 @@ class HFPolicy:
             if n_prompt >= self.context_window:
                 raise PolicyError(
                     f"{self.name}: prompt of {n_prompt} tokens does not fit the model's context of {self.context_window}"
-                    " (lower --max-prompt-tokens)"
+                    " (lower agent.context.max_prompt_tokens)"
                 )
             max_new = min(max_new, self.context_window - n_prompt)
         sample = self.sampling.temperature > 0

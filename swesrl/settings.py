@@ -32,7 +32,7 @@ def coerce(raw: str, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         arms = typing.get_args(tp)
-        if type(None) in arms and raw.strip().lower() in ("null", "~", "none"):
+        if type(None) in arms and raw.strip().lower() in ("null", "~"):  # YAML's nulls ("none" is a string)
             return None
         errors = []
         for arm in (a for a in arms if a is not type(None)):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import enum
-import types
 import typing
 from collections.abc import Sequence
 from importlib import resources
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from swesrl.settings import coerce as _coerce
 
 from .config import CONFIGS
 
@@ -49,44 +49,6 @@ def load_recipe(name_or_path: str | Path) -> dict[str, Any]:
         raise RecipeError(f"{path}: a recipe must be a mapping of config fields, got {type(data).__name__}")
     data.setdefault("description", "")
     return data
-
-
-def _coerce(raw: str, tp: Any, key: str) -> Any:
-    """Turn the text of an override into a value of the field's type (unions tried in order)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        arms = typing.get_args(tp)
-        if type(None) in arms and raw.strip().lower() in ("null", "~"):  # YAML's nulls ("none" is a string)
-            return None
-        errors = []
-        for arm in (a for a in arms if a is not type(None)):
-            try:
-                return _coerce(raw, arm, key)
-            except (ValueError, TypeError) as e:
-                errors.append(str(e))
-        raise ValueError(f"{key}={raw!r}: {'; '.join(errors)}")
-    if tp is bool:
-        low = raw.strip().lower()
-        if low in ("true", "yes", "1", "on"):
-            return True
-        if low in ("false", "no", "0", "off"):
-            return False
-        raise ValueError(f"{key}={raw!r} is not a boolean (true/false)")
-    if tp in (int, float):
-        return tp(raw)
-    if tp is str or tp is Any:
-        return raw
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(raw)
-    if origin in (list, dict) or tp in (list, dict):
-        value = yaml.safe_load(raw)
-        want = origin or tp
-        if want is list and isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, want):
-            raise ValueError(f"{key}={raw!r} is not a {want.__name__} (use YAML, e.g. [a, b] or {{k: v}})")
-        return value
-    raise TypeError(f"{key}: cannot set a field of type {tp} from the command line")
 
 
 def apply_overrides(values: dict[str, Any], overrides: list[str], method: str) -> dict[str, Any]:
