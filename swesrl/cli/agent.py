@@ -52,7 +52,7 @@ def run(
     tasks: Tasks = None,
     install_cmd: Annotated[list[str] | None, typer.Option("--install-cmd", help="Install command(s) run in the image (default: pip install --no-deps -e . when the repo has pyproject.toml/setup.py; '' for none).")] = None,
     packages: Annotated[list[str] | None, typer.Option("--package", help="pip requirement installed in the image (fetched on the host, installed offline); repeatable.")] = None,
-    out_path: Annotated[Path | None, typer.Option("--out", help="Trajectory file (JSONL; default runs/agent/<name>-<time>.jsonl); the config goes beside it.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Trajectory file (JSONL; default runs/agent/<name>-<time>.jsonl); the config goes beside it.")] = None,
     run_id: RunId = None,
     step_limit: StepLimit = None,
     max_format_errors: FormatErrors = None,

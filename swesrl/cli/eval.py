@@ -99,7 +99,7 @@ def patches(
     tasks: str = TASKS,
     predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
     run_id: str = typer.Option(..., "--run-id", help="Results go to RUNS_DIR/RUN_ID; rerunning resumes."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Instances evaluated at once."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Instances evaluated at once."),
     redo: bool = typer.Option(False, "--redo", help="Re-evaluate instances that already have a valid result."),
     repos_dir: Path | None = REPOS_DIR,
     image_template: str | None = IMAGE_TEMPLATE,
@@ -167,7 +167,7 @@ def validate(
     timeout: float = TIMEOUT,
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
-    instance: list[str] = typer.Option([], "--instance", help="Only these instance ids (repeatable)."),
+    instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
 ) -> None:
     """Check tasks: the gold patch must resolve each one, and the unpatched tree (tests run) must not.
 
