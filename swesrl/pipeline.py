@@ -21,6 +21,7 @@ from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory
 from swesrl.agent.loop import AgentResult, run_agent, save_trajectory
 from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec, require_backend
 from swesrl.errors import require
+from swesrl.eval.grading import EMPTY_PATCH, PATCH_FAILED, RESOLVED, UNRESOLVED
 from swesrl.eval.tasks import Task, TaskError, load_tasks
 from swesrl.sandbox.factory import check_sandbox, open_sandbox
 
@@ -32,8 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Outcome = Literal["resolved", "unresolved", "unknown"]
-OUTCOME: dict[str, Outcome] = {"resolved": "resolved", "unresolved": "unresolved", "patch_failed": "unresolved",
-                               "empty_patch": "unresolved"}
+# grading status -> the trajectory's outcome (an error grades nothing: "unknown")
+OUTCOME: dict[str, Outcome] = {RESOLVED: "resolved", UNRESOLVED: "unresolved", PATCH_FAILED: "unresolved",
+                               EMPTY_PATCH: "unresolved"}
 CONFIG_FILE = "config.yaml"
 
 
