@@ -1,4 +1,5 @@
-"""Regenerate examples/trajectories/expert_runs.jsonl: one expert run per bundled task.
+"""Regenerate examples/trajectories/expert_runs.jsonl (one expert run per bundled task) and the training
+runs in examples/training/ (each run plus its variants from expert_run_variants.py, whole tasks held out).
 
 The thoughts and actions below were written by hand, the way a careful engineer would fix each
 issue with the agent's tools. The observations are not written: each task's buggy tree is laid out
@@ -8,7 +9,8 @@ and every action is run there through the agent's own tools (``swesrl.agent.tool
 the observations are the real outputs in the format the agent sees. After the run, the task's test
 patch is applied and FAIL_TO_PASS / PASS_TO_PASS must pass, or the script stops.
 
-    sudo python examples/make_expert_runs.py     # writes /testbed (must not exist), removes it after
+    sudo python examples/make_expert_runs.py                  # writes /testbed (must not exist), removes it after
+    sudo python examples/make_expert_runs.py --training-only  # only examples/training/ (expert_runs.jsonl kept)
 
 Needs PyPI once (sdists, pytest); takes a few minutes on two cores.
 """
@@ -23,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from expert_run_variants import variants  # beside this script
 from make_tasks import VENVS, statuses, test_log, venv  # the task generator beside this script
 
 from swesrl.agent.tools import Editor, execute
@@ -34,6 +37,10 @@ from swesrl.trajectories.schema import Step, Trajectory
 HERE = Path(__file__).resolve().parent
 TASKS = HERE / "tasks" / "tasks.jsonl"
 OUT = HERE / "trajectories" / "expert_runs.jsonl"
+TRAINING = HERE / "training"
+# Whole tasks held out from training (one of inflection's three, one of parse's two): the quickstart
+# measures SRL on their steps, which no model trained on.
+HELDOUT = ("jpvanhal__inflection-3", "r1chardj0n3s__parse-2")
 TESTBED = Path("/testbed")
 INIT = "/testbed/inflection/__init__.py"
 PARSE = "/testbed/parse/__init__.py"
@@ -261,7 +268,7 @@ class TestbedSandbox:
         self.close()
 
 
-def record(task: dict, run: Run) -> Trajectory:
+def record(task: dict, run: Run, variant: int = 0) -> Trajectory:
     env = task["environment"]
     if TESTBED.exists():
         raise SystemExit(f"{TESTBED} exists: move it away first (this script creates and removes it)")
@@ -283,12 +290,12 @@ def record(task: dict, run: Run) -> Trajectory:
         final_patch = sandbox.diff()
         check_resolves(task, sandbox, python)
     return Trajectory(
-        id=f"{task['instance_id']}.expert", problem_statement=task["problem_statement"], steps=steps,
+        id=f"{task['instance_id']}.expert" + (f"-v{variant}" if variant else ""), problem_statement=task["problem_statement"], steps=steps,
         instance_id=task["instance_id"], repo=task["repo"], base_commit=task["base_commit"],
         final_patch=final_patch, outcome="resolved", source_format="swesrl",
-        source_path="examples/trajectories/expert_runs.jsonl",
+        source_path="examples/trajectories/expert_runs.jsonl" if not variant else "examples/training/",
         metadata={"author": "swesrl maintainers", "tools": "bash, str_replace_editor, submit",
-                  "generated_by": "examples/make_expert_runs.py"},
+                  "generated_by": "examples/make_expert_runs.py", "variant": variant},
     )
 
 
@@ -306,17 +313,25 @@ def check_resolves(task: dict, sandbox: TestbedSandbox, python: Path) -> None:
         raise SystemExit(f"{task['instance_id']}: the expert run does not resolve the task: {missing[:5]}")
 
 
+def write_runs(path: Path, runs: list[Trajectory]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(t.to_dict()) + "\n" for t in runs), encoding="utf-8")
+    print(f"wrote {len(runs)} runs to {path}")
+
+
 def main() -> None:
     tasks = [json.loads(line) for line in TASKS.read_text(encoding="utf-8").splitlines() if line.strip()]
     if sorted(t["instance_id"] for t in tasks) != sorted(RUNS):
         raise SystemExit("every bundled task needs exactly one expert run in RUNS")
-    runs = []
+    runs: dict[str, list[Trajectory]] = {}
     for task in tasks:
-        runs.append(record(task, RUNS[task["instance_id"]]))
-        print(f"{task['instance_id']}: {len(runs[-1].steps)} steps, resolves the task")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("".join(json.dumps(t.to_dict()) + "\n" for t in runs), encoding="utf-8")
-    print(f"wrote {len(runs)} runs to {OUT}")
+        iid = task["instance_id"]
+        runs[iid] = [record(task, run, k) for k, run in enumerate(variants(RUNS[iid]))]
+        print(f"{iid}: {len(runs[iid])} runs of {', '.join(str(len(r.steps)) for r in runs[iid])} steps, each resolves the task")
+    if "--training-only" not in sys.argv[1:]:
+        write_runs(OUT, [rs[0] for rs in runs.values()])
+    write_runs(TRAINING / "train_runs.jsonl", [r for iid, rs in runs.items() if iid not in HELDOUT for r in rs])
+    write_runs(TRAINING / "heldout_runs.jsonl", [r for iid, rs in runs.items() if iid in HELDOUT for r in rs])
 
 
 if __name__ == "__main__":

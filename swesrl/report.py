@@ -92,6 +92,44 @@ def _trajectory(run_dir: Path, instance_id: str) -> Trajectory | None:
     return None
 
 
+HELDOUT_FILE = "heldout_eval.json"  # what `swesrl train evaluate -o` is given in the quickstart
+
+
+def find_heldout_evals(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Held-out step evaluations (`swesrl train evaluate` output named heldout_eval.json)."""
+    found = []
+    for path in sorted(root.rglob(HELDOUT_FILE)):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, OSError):
+            continue
+        if isinstance(data, dict) and "models" in data and "baselines" in data:
+            found.append((path, data))
+    return found
+
+
+def _heldout_section(root: Path, path: Path, result: dict[str, Any]) -> tuple[list[str], list[str]]:
+    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
+
+    title = f"Held-out steps: {result['rows']} steps of runs never trained on ({path.relative_to(root)})"
+    kinds = ", ".join(f"{k} {v:.0%}" for k, v in result.get("expert_action_kinds", {}).items())
+    body = [f"<h2>{html.escape(title)}</h2><p>expert action kinds: {html.escape(kinds)}</p><table><tr>"
+            + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>"]
+    md = [f"## {title}", "", f"expert action kinds: {kinds}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in table_rows(result):
+        cells = table_cells(row)
+        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        md.append("| " + " | ".join(cells) + " |")
+    body.append("</table>")
+    return body, md + [""]
+
+
+def _action_kinds(traj: Trajectory | None) -> str:
+    if traj is None:
+        return "-"
+    return " → ".join(s.action.kind if s.action else "format error" for s in traj.steps) or "-"
+
+
 def find_eval_runs(root: Path) -> list[EvalRun]:
     """Every folder holding a SWE-bench style summary (`report.json` with resolved_ids)."""
     runs = []
@@ -263,6 +301,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             md.append(f"| {r.name} | {r.rows[-1]['step']} | {first} | {last} |")
         body.append("</table>")
         md.append("")
+    for path, result in find_heldout_evals(root):
+        b, m = _heldout_section(root, path, result)
+        body += b
+        md += m
     if plots:
         body.append("<h2>Plots</h2>")
         for title, b64 in plots:
@@ -278,8 +320,8 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
         if loc:
             head += f"; gold files localized in {loc[0]}/{loc[1]}"
         loc_th, loc_md = ("<th>localized</th>", " localized |") if loc else ("", "")
-        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th>{loc_th}<th>steps</th><th>time (s)</th><th>patch (lines)</th><th>trajectory</th></tr>")
-        md += [f"## Evaluation — {head}", "", f"| instance | status |{loc_md} steps | time (s) | patch (lines) |", "|---|---|---|---|---|" + ("---|" if loc else "")]
+        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th>{loc_th}<th>steps</th><th>time (s)</th><th>patch (lines)</th><th>actions</th><th>trajectory</th></tr>")
+        md += [f"## Evaluation — {head}", "", f"| instance | status |{loc_md} steps | time (s) | patch (lines) | actions |", "|---|---|---|---|---|---|" + ("---|" if loc else "")]
         for inst in e.instances:
             iid = str(inst["instance_id"])
             status = str(inst.get("status", "resolved" if inst.get("resolved") else "unresolved"))
@@ -300,11 +342,13 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             hit = ((inst.get("_trajectory") and inst["_trajectory"].metadata.get("localization")) or {}).get("hit")
             localized = "-" if hit is None else "yes" if hit else "miss"
             loc_td, loc_cell = (f"<td>{localized}</td>", f" {localized} |") if loc else ("", "")
-            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td>{loc_td}<td>{steps}</td><td>{secs}</td><td>{lines}</td><td>{link}</td></tr>")
-            md.append(f"| {iid} | {status} |{loc_cell} {steps} | {secs} | {lines} |")
+            actions = _action_kinds(inst.get("_trajectory"))
+            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td>{loc_td}<td>{steps}</td>"
+                        f"<td>{secs}</td><td>{lines}</td><td>{html.escape(actions)}</td><td>{link}</td></tr>")
+            md.append(f"| {iid} | {status} |{loc_cell} {steps} | {secs} | {lines} | {actions} |")
         body.append("</table>")
         md.append("")
-    if not training and not evals:
+    if not training and not evals and not find_heldout_evals(root):
         body.append("<p>No training metrics (metrics.jsonl) or evaluation reports (report.json) found under this folder.</p>")
         md.append("No training metrics or evaluation reports found under this folder.")
     html_path = out / "report.html"

@@ -32,6 +32,19 @@ def bundled_steps(tmp_path_factory) -> Path:
     return out
 
 
+def test_training_runs_hold_whole_tasks_out_and_every_variant_makes_the_experts_fix():
+    from swesrl.trajectories.readers import read_trajectories
+
+    experts = {t.instance_id: t for t in read_trajectories(EXPERT_RUNS)}
+    train = list(read_trajectories(ROOT / "examples" / "training" / "train_runs.jsonl"))
+    heldout = list(read_trajectories(ROOT / "examples" / "training" / "heldout_runs.jsonl"))
+    train_ids, heldout_ids = {t.instance_id for t in train}, {t.instance_id for t in heldout}
+    assert not train_ids & heldout_ids and train_ids | heldout_ids == set(experts) and len(heldout_ids) == 2
+    for run in train + heldout:
+        assert run.outcome == "resolved" and run.final_patch == experts[run.instance_id].final_patch, run.id
+    assert len({tuple(str(s.action) for s in r.steps) for r in train}) == len(train) == 5 * len(train_ids)
+
+
 def test_trivial_baselines_score_what_they_answer(bundled_steps):
     from swesrl.training.evaluation import (
         EMPTY_BASH,
@@ -124,3 +137,15 @@ def test_best_checkpoint_is_the_highest_validation_reward_earliest_on_ties(tmp_p
         if score is not None:  # a checkpoint saved without validation is never chosen
             (ckpt / VALIDATION_FILE).write_text(json.dumps({"step": step, "val_reward_mean": score}))
     assert best_checkpoint(tmp_path) == tmp_path / "checkpoint-4"
+
+
+def test_the_report_shows_the_held_out_table(bundled_steps, tmp_path):
+    from swesrl.report import HELDOUT_FILE, write_report
+    from swesrl.training.evaluation import evaluate
+
+    result = evaluate({}, bundled_steps, bundled_steps, samples=0)
+    (tmp_path / HELDOUT_FILE).write_text(json.dumps(result))
+    md = (write_report(tmp_path).parent / "report.md").read_text()
+    assert f"## Held-out steps: {result['rows']} steps" in md
+    for name, b in result["baselines"].items():
+        assert f"| {name} | " in md and f"{b['reward_mean']:.3f}" in md
