@@ -147,7 +147,8 @@ def evaluate_patch(
                 applied = apply_patch(sb, patch, timeout=min(tm.command, max(1.0, deadline - t)))
                 timings["patch_apply"] = round(time.monotonic() - t, 3)
                 if applied.exit_code != 0:
-                    return result(PATCH_FAILED, f"the patch does not apply: {_short(applied.output, 600)}", image=image)
+                    return result(PATCH_FAILED, f"the patch does not apply: {_short(applied.output, 600)}", image=image,
+                                  eval_script=script)
                 applied_by = applied.method
             sb.write_file(EVAL_SCRIPT_PATH, script)
             t = time.monotonic()
@@ -163,7 +164,8 @@ def evaluate_patch(
             on_container(None)
     grade = grade_log(run.output, task, timed_out=run.timed_out)
     reason = grade.reason if not run.timed_out else f"tests timed out after {left:.0f} s (instance budget {tm.instance:.0f} s)"
-    return result(grade.status, reason, image=image, patch_applied_by=applied_by, tests_status=grade.tests_status, test_output=run.output)
+    return result(grade.status, reason, image=image, patch_applied_by=applied_by, tests_status=grade.tests_status,
+                  test_output=run.output, eval_script=script)
 
 
 # ---- the batch ----------------------------------------------------------------------------------
@@ -323,7 +325,7 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
                 if on_result:
                     on_result(r, False)
 
-    summary = build_report([t.instance_id for t in tasks], [p.instance_id for _, p in pairs], results, errors, run_id)
+    summary = build_report([t.instance_id for t in tasks], [p.instance_id for _, p in pairs], results, errors, run_id, run_dir)
     path = run_dir / "report.json"
     write_atomic(path, json.dumps(summary, indent=2) + "\n")
     if prune_after == "instance":

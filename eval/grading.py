@@ -94,7 +94,7 @@ def grade_log(log: str, task: Task, *, timed_out: bool = False) -> Grade:
         return Grade(UNRESOLVED, f"no test results in the log{detail}")
     gold = {"FAIL_TO_PASS": list(task.FAIL_TO_PASS), "PASS_TO_PASS": list(task.PASS_TO_PASS)}
     report = get_eval_tests_report(status_map, gold, eval_type=EvalType(task.eval_type))
-    tests_status = {k: report[k] for k in ("FAIL_TO_PASS", "PASS_TO_PASS")}
+    tests_status = {k: report[k] for k in ("FAIL_TO_PASS", "PASS_TO_PASS", "FAIL_TO_FAIL", "PASS_TO_FAIL") if k in report}
     if get_resolution_status(report) == ResolvedStatus.FULL.value:
         return Grade(RESOLVED, "", tests_status)
     f2p, p2p = tests_status["FAIL_TO_PASS"]["failure"], tests_status["PASS_TO_PASS"]["failure"]

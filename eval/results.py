@@ -1,8 +1,10 @@
 """Per-instance results on disk, keyed by what produced them, and the run report (SWE-bench's fields).
 
-Layout: runs/<run_id>/<instance_id>/{model.patch, test_output.txt, report.json} and runs/<run_id>/report.json.
-An instance's report.json is written last and atomically (tmp + os.replace), so its presence means the
-instance finished; a directory without one is an instance that died midway and is redone.
+Layout: runs/<run_id>/<instance_id>/{model.patch, eval.sh, test_output.txt, run_instance.log, report.json,
+result.json} and runs/<run_id>/report.json. report.json is swebench's per-instance shape (swebench_format);
+result.json is swesrl's (status, reason, provenance, timings). result.json is written last and atomically
+(tmp + os.replace), so its presence means the instance finished; a directory without one is an instance
+that died midway and is redone.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any
 from swesrl import __version__
 from swesrl.util import safe_name, write_atomic
 
+from . import swebench_format as sb
 from .grading import EMPTY_PATCH, ERROR, FINAL_STATUSES, PATCH_FAILED, RESOLVED, UNRESOLVED
 
 SCHEMA_VERSION = 2  # swebench's run report schema this report follows
+RESULT = "result.json"  # swesrl's per-instance record; report.json beside it is swebench's
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ class InstanceResult:
     image: str | None = None  # the image tag that ran
     tests_status: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_apply, tests, total
-    test_output: str = field(default="", repr=False)  # written beside the report, not inside it
+    test_output: str = field(default="", repr=False)  # written beside the result, not inside it
+    eval_script: str = field(default="", repr=False)  # likewise (eval.sh)
 
     @property
     def resolved(self) -> bool:
@@ -61,6 +66,7 @@ class InstanceResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("test_output")
+        d.pop("eval_script")
         d["resolved"] = self.resolved
         d["key"] = self.key
         return d
@@ -78,18 +84,27 @@ def instance_dir(run_dir: Path, instance_id: str) -> Path:
 
 
 def write_result(run_dir: Path, result: InstanceResult, patch: str | None) -> Path:
-    """Write patch, log, then the report last: a report on disk means a finished instance."""
+    """Write patch, script, logs and swebench's report, then swesrl's result last: a result on disk
+    means a finished instance."""
     d = instance_dir(run_dir, result.instance_id)
     d.mkdir(parents=True, exist_ok=True)
     write_atomic(d / "model.patch", patch or "")
-    write_atomic(d / "test_output.txt", result.test_output)
-    write_atomic(d / "report.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    return d / "report.json"
+    if result.eval_script:
+        write_atomic(d / sb.EVAL_SCRIPT, result.eval_script)
+    write_atomic(d / sb.TEST_OUTPUT, result.test_output)
+    write_atomic(d / sb.INSTANCE_LOG, sb.instance_log(result))
+    swebench_report = sb.instance_report(result, patch)
+    if swebench_report is not None:
+        write_atomic(d / sb.REPORT, json.dumps(swebench_report, indent=4) + "\n")
+    else:
+        (d / sb.REPORT).unlink(missing_ok=True)  # a rerun that now errors must not leave the old report
+    write_atomic(d / RESULT, json.dumps(result.to_dict(), indent=2) + "\n")
+    return d / RESULT
 
 
 def read_result(run_dir: Path, instance_id: str) -> InstanceResult | None:
     """The stored result, or None when absent or unreadable (then the instance is simply redone)."""
-    path = instance_dir(run_dir, instance_id) / "report.json"
+    path = instance_dir(run_dir, instance_id) / RESULT
     try:
         return InstanceResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
@@ -107,22 +122,29 @@ def build_report(
     results: dict[str, InstanceResult],
     prediction_errors: Sequence[str] = (),
     run_id: str = "",
+    run_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """swebench's run-report fields (schema 2) plus swesrl's: patch_failed_ids, reasons, timings, keys.
-    As in swebench, a patch that fails to apply counts as completed and unresolved; empty patches and
-    errors are not completed."""
+    """Every run-report field swebench 5.0.2 writes (schema 2), in its order, plus swesrl's:
+    patch_failed_ids, reasons, timings, keys. A patch that fails to apply counts as completed and
+    unresolved; empty patches and errors are not completed. The failure classes are read from the
+    instance logs under `run_dir` (none without it)."""
     by_status: dict[str, list[str]] = {s: [] for s in (RESOLVED, UNRESOLVED, PATCH_FAILED, EMPTY_PATCH, ERROR)}
     for iid in sorted(results):
         by_status[results[iid].status].append(iid)
     completed = sorted(by_status[RESOLVED] + by_status[UNRESOLVED] + by_status[PATCH_FAILED])
     unresolved = sorted(by_status[UNRESOLVED] + by_status[PATCH_FAILED])
     submitted = sorted(set(submitted_ids))
+    failing = sorted(set(unresolved) | set(by_status[ERROR]))
+    classes = (sb.classify_failures(run_dir, {iid: instance_dir(run_dir, iid) for iid in failing}) if run_dir
+               else {"infra_failure_ids": [], "ambiguous_failure_ids": [], "failure_reasons": {}})
     return {
         "total_instances": len(task_ids),
         "submitted_instances": len(submitted),
         "completed_instances": len(completed),
         "resolved_instances": len(by_status[RESOLVED]),
         "unresolved_instances": len(unresolved),
+        "infra_failure_instances": len(classes["infra_failure_ids"]),
+        "ambiguous_failure_instances": len(classes["ambiguous_failure_ids"]),
         "empty_patch_instances": len(by_status[EMPTY_PATCH]),
         "error_instances": len(by_status[ERROR]),
         "completed_ids": completed,
@@ -131,6 +153,7 @@ def build_report(
         "submitted_ids": submitted,
         "resolved_ids": by_status[RESOLVED],
         "unresolved_ids": unresolved,
+        **classes,
         "error_ids": by_status[ERROR],
         "schema_version": SCHEMA_VERSION,
         # swesrl extras

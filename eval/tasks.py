@@ -17,13 +17,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from swesrl.errors import SwesrlError
+
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
 TEXT_FIELDS = ("patch", "test_patch", "hints_text", "version", "environment_setup_commit", "created_at")
 REPO_KINDS = ("git", "dir", "tarball", "sdist")
 EVAL_TYPES = ("pass_and_fail", "fail_only")
 
 
-class TaskError(ValueError):
+class TaskError(SwesrlError, ValueError):
     """A malformed task: names the source, the record (line or index), the field and the problem."""
 
     def __init__(self, source: str, record: str | int | None, field_name: str | None, problem: str):

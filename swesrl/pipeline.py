@@ -65,7 +65,7 @@ def check_run(config: RunConfig) -> None:
 
 def select_tasks(config: RunConfig, problems: list[TaskError] | None = None) -> list[Task]:
     """The config's tasks (only ``instances`` when given); bad records go to ``problems``."""
-    task_list = load_tasks(config.tasks, errors=problems)
+    task_list = load_tasks(config.tasks, split=config.split, errors=problems)
     if config.instances:
         unknown = sorted(set(config.instances) - {t.instance_id for t in task_list})
         if unknown:

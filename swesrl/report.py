@@ -142,7 +142,7 @@ def find_eval_runs(root: Path) -> list[EvalRun]:
             continue
         run_dir = path.parent
         instances = []
-        for inst_report in sorted(run_dir.glob("*/report.json")):
+        for inst_report in sorted(run_dir.glob("*/result.json")):
             try:
                 data = json.loads(inst_report.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, OSError):

@@ -54,6 +54,7 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RunConfig:
     tasks: str = field(default="", metadata={"help": "the tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name"})
+    split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name"})
     run_id: str = field(default="", metadata={"help": "names RUNS_DIR/RUN_ID: trajectories, predictions, results, report, config"})
     runs_dir: str = field(default="runs", metadata={"help": "where run folders live"})
     instances: tuple[str, ...] = field(default=(), metadata={"help": "only these instance ids (empty: all tasks)"})

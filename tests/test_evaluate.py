@@ -124,7 +124,7 @@ def test_resume_reuses_only_a_final_result_with_the_same_key(tmp_path):
     assert not reusable(stored, replace(prov, swesrl_version="0.0.0"))
     write_result(tmp_path, _result("x__y-1", "error", prov), NOOP_PATCH)
     assert not reusable(read_result(tmp_path, "x__y-1"), prov)  # infrastructure errors are retried
-    (tmp_path / "x__y-1" / "report.json").write_text('{"instance_id": "x__y-1", "sta')  # torn write
+    (tmp_path / "x__y-1" / "result.json").write_text('{"instance_id": "x__y-1", "sta')  # torn write
     assert read_result(tmp_path, "x__y-1") is None
 
 
@@ -201,6 +201,8 @@ def test_gold_empty_wrong_and_stale_patches(real, tmp_path):
         assert saved["schema_version"] == 2 and saved["completed_ids"] == [MM]
         assert (tmp_path / run / MM / "model.patch").read_text() == mm.patch
         assert "PASSED tests/test_fields.py" in (tmp_path / run / MM / "test_output.txt").read_text()
+        assert json.loads((tmp_path / run / MM / "report.json").read_text())[MM]["resolved"] is True  # swebench's shape
+        assert (tmp_path / run / MM / "eval.sh").read_text().startswith("#!") and not (tmp_path / run / PD / "report.json").exists()
 
         # Same run id, marshmallow's patch changed: it is re-evaluated; pydicom's result is reused.
         rep = evaluate_predictions(tasks.values(), _preds((MM, NOOP_PATCH), (PD, "")), run, workers=2, runs_dir=tmp_path, options=options)

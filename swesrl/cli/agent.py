@@ -22,6 +22,7 @@ from .run_options import (
     RunId,
     Seed,
     Sets,
+    Split,
     StepLimit,
     Tasks,
     Temperature,
@@ -50,6 +51,7 @@ def run(
     issue: Annotated[str | None, typer.Option("--issue", help="The issue: a file path or the text itself (with --repo).")] = None,
     task: Annotated[str | None, typer.Option("--task", help="Instance id of a task in --tasks.")] = None,
     tasks: Tasks = None,
+    split: Split = None,
     install_cmd: Annotated[list[str] | None, typer.Option("--install-cmd", help="Install command(s) run in the image (default: pip install --no-deps -e . when the repo has pyproject.toml/setup.py; '' for none).")] = None,
     packages: Annotated[list[str] | None, typer.Option("--package", help="pip requirement installed in the image (fetched on the host, installed offline); repeatable.")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", "-o", help="Trajectory file (JSONL; default runs/agent/<name>-<time>.jsonl); the config goes beside it.")] = None,
@@ -77,7 +79,7 @@ def run(
     from swesrl.sandbox.factory import check_sandbox
     from swesrl.util import safe_name
 
-    cfg = load_run_config(config or [], shortcut_values(locals(), {"tasks": "tasks", "run_id": "run_id"}), set_ or [])
+    cfg = load_run_config(config or [], shortcut_values(locals(), {"tasks": "tasks", "split": "split", "run_id": "run_id"}), set_ or [])
     if (repo is None) == (task is None):
         raise typer.BadParameter("give either --repo (with --issue) or --task (with --tasks)")
     try:
@@ -101,7 +103,7 @@ def run(
         if not cfg.tasks:
             raise typer.BadParameter("--task needs --tasks FILE", param_hint="--tasks")
         problems: list = []  # other tasks' bad records do not stop this one
-        found = [t for t in load_tasks(cfg.tasks, errors=problems) if t.instance_id == task]
+        found = [t for t in load_tasks(cfg.tasks, split=cfg.split, errors=problems) if t.instance_id == task]
         if not found:
             bad = "".join(f"\n  {p}" for p in problems)
             raise typer.BadParameter(f"{cfg.tasks} has no (valid) task {task!r}{bad}", param_hint="--task")

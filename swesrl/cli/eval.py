@@ -25,18 +25,20 @@ TIMEOUT = with_default("eval.eval_timeout", "--eval-timeout")
 START_TIMEOUT = with_default("eval.start_timeout", "--start-timeout")
 COMMAND_TIMEOUT = with_default("eval.setup_timeout", "--setup-timeout")
 TASKS = typer.Option(..., "--tasks", help="The tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name.")
+SPLIT = typer.Option("test", "--split", help="The split, when --tasks is a `datasets` name.")
+INSTANCES = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable).")
 
 
 def require_eval() -> None:
     require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
 
 
-def _load_tasks(path: str, repos_dir: Path | None):
+def _load_tasks(path: str, repos_dir: Path | None, split: str, instances: list[str]):
     from swesrl.eval.tasks import TaskError, load_tasks
 
     errors: list[TaskError] = []
     try:
-        tasks = load_tasks(path, errors=errors)
+        tasks = load_tasks(path, split=split, errors=errors)
     except TaskError as e:
         err.print(f"[red]cannot read tasks:[/] {e}", markup=True, highlight=False)
         raise typer.Exit(1) from None
@@ -45,6 +47,12 @@ def _load_tasks(path: str, repos_dir: Path | None):
     if not tasks:
         err.print(f"[red]no usable tasks in {path}[/]")
         raise typer.Exit(1)
+    unknown = sorted(set(instances) - {t.instance_id for t in tasks})
+    if unknown:
+        err.print(f"[red]--instance: {path} has no task {', '.join(unknown)}[/]", highlight=False)
+        raise typer.Exit(1)
+    if instances:
+        tasks = [t for t in tasks if t.instance_id in set(instances)]
     if repos_dir is not None and not repos_dir.is_dir():
         err.print(f"[red]--repos-dir {repos_dir} is not a folder[/]")
         raise typer.Exit(1)
@@ -97,6 +105,8 @@ def _summary(report) -> None:
 @app.command()
 def patches(
     tasks: str = TASKS,
+    split: str = SPLIT,
+    instance: list[str] = INSTANCES,
     predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
     run_id: str = typer.Option(..., "--run-id", help="Results go to RUNS_DIR/RUN_ID; rerunning resumes."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Instances evaluated at once."),
@@ -114,8 +124,9 @@ def patches(
 ) -> None:
     """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
 
-    Writes RUNS_DIR/RUN_ID/<instance_id>/{model.patch,test_output.txt,report.json} and RUNS_DIR/RUN_ID/report.json
-    (SWE-bench's report fields). A rerun with the same run id skips instances whose result is still valid
+    Writes RUNS_DIR/RUN_ID/<instance_id>/{model.patch,eval.sh,test_output.txt,run_instance.log,report.json,result.json}
+    (report.json in SWE-bench's shape, result.json swesrl's) and RUNS_DIR/RUN_ID/report.json (every field of
+    SWE-bench's run report). A rerun with the same run id skips instances whose result is still valid
     (same task, image spec, patch, timeouts and seed) and redoes the rest.
 
     Example: swesrl eval patches --tasks tasks.jsonl --predictions preds.jsonl --run-id try1 --repos-dir repos/ --workers 2
@@ -126,7 +137,7 @@ def patches(
     if prune not in (None, "instance"):
         raise typer.BadParameter("only 'instance' is supported", param_hint="--prune")
     require_eval()
-    task_list = _load_tasks(tasks, repos_dir)
+    task_list = _load_tasks(tasks, repos_dir, split, instance)
     try:
         preds, pred_errors = load_predictions(predictions)
     except (OSError, ValueError) as e:
@@ -134,6 +145,8 @@ def patches(
         raise typer.Exit(1) from None
     for problem in pred_errors:
         err.print(f"[yellow]prediction problem:[/] {problem}", highlight=False)
+    if instance:  # the others' predictions are not this run's
+        preds = [p for p in preds if p.instance_id in set(instance)]
     known = {t.instance_id for t in task_list}
     n = sum(p.instance_id in known for p in preds)
     counts = {"done": 0, "resolved": 0}
@@ -161,13 +174,14 @@ def patches(
 @app.command()
 def validate(
     tasks: str = TASKS,
+    split: str = SPLIT,
     repos_dir: Path | None = REPOS_DIR,
     image_template: str | None = IMAGE_TEMPLATE,
     base_image: str | None = BASE_IMAGE,
     timeout: float = TIMEOUT,
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
-    instance: list[str] = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable)."),
+    instance: list[str] = INSTANCES,
 ) -> None:
     """Check tasks: the gold patch must resolve each one, and the unpatched tree (tests run) must not.
 
@@ -178,12 +192,7 @@ def validate(
     from swesrl.eval.evaluate import validate_tasks, validation_ok
 
     require_eval()
-    task_list = _load_tasks(tasks, repos_dir)
-    if instance:
-        task_list = [t for t in task_list if t.instance_id in set(instance)]
-        if not task_list:
-            err.print("[red]no task matches --instance[/]")
-            raise typer.Exit(1)
+    task_list = _load_tasks(tasks, repos_dir, split, instance)
     table = Table("instance", "gold patch", "unpatched", "valid")
     why: dict[str, str] = {}
 

@@ -21,6 +21,7 @@ from .run_options import (
     RunId,
     Seed,
     Sets,
+    Split,
     StepLimit,
     Tasks,
     Temperature,
@@ -28,7 +29,7 @@ from .run_options import (
     shortcut_values,
 )
 
-EXTRA = {"run_id": "run_id", "tasks": "tasks", "runs_dir": "runs_dir", "workers": "workers", "mode": "mode",
+EXTRA = {"run_id": "run_id", "tasks": "tasks", "split": "split", "runs_dir": "runs_dir", "workers": "workers", "mode": "mode",
          "instance": "instances", "samples": "pipeline.samples", "eval_timeout": "eval.eval_timeout"}
 
 
@@ -42,6 +43,7 @@ def run(
     config: ConfigFiles = None,
     set_: Sets = None,
     tasks: Tasks = None,
+    split: Split = None,
     model: Model = None,
     run_id: RunId = None,
     workers: Annotated[int | None, option("workers", "--workers", "-w")] = None,
@@ -97,7 +99,7 @@ def config(
     from swesrl import settings
     from swesrl.run_config import RunConfig, help_of
 
-    cfg = _config({**locals(), **dict.fromkeys(["run_id", "tasks", "runs_dir", "workers", "mode", "instance",
+    cfg = _config({**locals(), **dict.fromkeys(["run_id", "tasks", "split", "runs_dir", "workers", "mode", "instance",
                                                 "samples", "eval_timeout"])})
     lines = []
     for key in settings.keys(RunConfig):

@@ -47,6 +47,7 @@ ReposDir = Annotated[Path | None, _opt("images.repos_dir", "--repos-dir")]
 ImageTemplate = Annotated[str | None, _opt("images.image_template", "--image-template")]
 BaseImage = Annotated[str | None, _opt("images.base_image", "--base-image")]
 Tasks = Annotated[str | None, _opt("tasks", "--tasks")]
+Split = Annotated[str | None, _opt("split", "--split")]
 RunId = Annotated[str | None, _opt("run_id", "--run-id")]
 
 

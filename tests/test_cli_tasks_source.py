@@ -1,0 +1,39 @@
+"""Where tasks come from on the command line: --split for a `datasets` name, --instance filters, and
+one line (no traceback) when the dataset cannot be reached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from swesrl.cli import app
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("cmd", [
+    ["eval", "run", "--model", "replay", "--run-id", "x"],
+    ["agent", "run", "--model", "replay", "--task", "a__a-1"],
+    ["eval", "validate"],
+])
+def test_unreachable_dataset_is_one_line(cmd, offline, tmp_path, monkeypatch):
+    pytest.importorskip("datasets")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, [*cmd, "--tasks", "no-such-org/no-such-dataset", "--split", "dev"])
+    assert res.exit_code == 1, res.output
+    assert "no-such-org/no-such-dataset: cannot load" in res.output and "Traceback" not in res.output
+
+
+def test_instance_filter_names_unknown_ids(tmp_path):
+    tasks = Path(__file__).parents[1] / "examples" / "tasks" / "tasks.jsonl"
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("")
+    res = CliRunner().invoke(app, ["eval", "patches", "--tasks", str(tasks), "--predictions", str(preds), "--run-id", "r",
+                                   "--runs-dir", str(tmp_path), "-i", "a__a-9"])
+    assert res.exit_code == 1 and "has no task a__a-9" in res.output
