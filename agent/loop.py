@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from swesrl.sandbox.base import Sandbox
-from swesrl.trajectories.actions import Submit, render_xml
+from swesrl.trajectories.actions import Action, Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer
 from swesrl.trajectories.context import ContextConfig, Turn, build_messages
 from swesrl.trajectories.schema import Step, Trajectory
@@ -35,6 +36,12 @@ class AgentConfig:
     command_timeout: float = field(default=120.0, metadata={"help": "seconds one command may run"})
     workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
     context: ContextConfig = field(default_factory=ContextConfig, metadata={"help": "prompt building (shared with training)"})
+
+
+# Watching a run: called after each recorded step with the run so far (live views, progress lines).
+OnStep = Callable[[Step, "Usage"], None]
+# Asked before each action runs: None runs it; a text is given to the model instead (the action is skipped).
+Confirm = Callable[[str, Action], "str | None"]
 
 
 class AgentStop(Exception):
@@ -103,8 +110,10 @@ class RunWriter:
 
 
 class Agent:
-    def __init__(self, policy: Policy, sandbox: Sandbox, trajectory: Trajectory, config: AgentConfig, out: Path | None):
+    def __init__(self, policy: Policy, sandbox: Sandbox, trajectory: Trajectory, config: AgentConfig, out: Path | None,
+                 on_step: OnStep | None = None, confirm: Confirm | None = None):
         self.policy, self.sandbox, self.trajectory, self.config = policy, sandbox, trajectory, config
+        self.on_step, self.confirm = on_step, confirm
         self.writer = RunWriter(out) if out is not None else None
         self.history: list[Turn] = []
         self.editor = Editor(config.workdir)
@@ -146,6 +155,11 @@ class Agent:
         if isinstance(action, Submit):
             self.record(Step(thought, action, ""), None, reply)
             raise Submitted("the model submitted")
+        refusal = self.confirm(thought, action) if self.confirm else None
+        if refusal is not None:
+            observation = f"The user did not run this action: {refusal}"
+            self.record(Step(thought, action, observation), Turn(render_xml(action), observation), reply)
+            return
         raw = execute(action, self.sandbox, self.editor, self.command_timeout())
         observation = truncate_middle(raw, self.config.context.max_observation_chars)
         self.record(Step(thought, action, observation), Turn(render_xml(action), observation), reply)
@@ -173,6 +187,8 @@ class Agent:
         if turn is not None:
             self.history.append(turn)
         self.save()
+        if self.on_step:
+            self.on_step(step, self.usage)
 
     def finish(self, status: str, message: str) -> None:
         meta = self.trajectory.metadata
@@ -202,8 +218,11 @@ def run_agent(
     instance_id: str | None = None,
     repo: str | None = None,
     base_commit: str | None = None,
+    on_step: OnStep | None = None,
+    confirm: Confirm | None = None,
 ) -> AgentResult:
-    """Run ``policy`` on one issue in ``sandbox``; the trajectory goes to ``out`` (JSONL) after every step."""
+    """Run ``policy`` on one issue in ``sandbox``; the trajectory goes to ``out`` (JSONL) after every step,
+    ``on_step`` sees each step as it is recorded, ``confirm`` may veto each action before it runs."""
     trajectory = Trajectory(
         id=instance_id or repo or "run",
         problem_statement=problem_statement,
@@ -217,4 +236,4 @@ def run_agent(
     )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-    return Agent(policy, sandbox, trajectory, config, out).run()
+    return Agent(policy, sandbox, trajectory, config, out, on_step, confirm).run()

@@ -77,6 +77,23 @@ class OpenAIPolicy:
     def for_instance(self, instance_id: str | None) -> OpenAIPolicy:
         return self
 
+    def check(self, timeout: float = 5.0) -> None:
+        """Fail fast, before any image is built or retry waited out: the server must answer, and accept
+        the key. One GET of the standard /models endpoint; a server without it (404/405) passes."""
+        url = self.url.removesuffix("/chat/completions") + "/models"
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout):
+                return
+        except urllib.error.HTTPError as e:
+            if e.code in (401, 403):
+                detail = e.read().decode(errors="replace")[:300]
+                raise PolicyError(f"{url} refused the API key (HTTP {e.code}): {detail}; "
+                                  "set it in the variable model.api_key_env names") from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            why = getattr(e, "reason", e)
+            raise PolicyError(f"cannot reach the model server {url}: {why}") from None
+
     def _body(self, messages: Sequence[Message]) -> bytes:
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "temperature": self.sampling.temperature,
                                 "top_p": self.sampling.top_p, "max_tokens": self.sampling.max_new_tokens}

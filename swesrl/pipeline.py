@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
-from swesrl.agent.loop import AgentResult, run_agent, save_trajectory
+from swesrl.agent.loop import AgentResult, Confirm, OnStep, run_agent, save_trajectory
 from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec, require_backend
 from swesrl.errors import require
 from swesrl.eval.grading import EMPTY_PATCH, PATCH_FAILED, RESOLVED, UNRESOLVED
 from swesrl.eval.tasks import Task, TaskError, load_tasks
 from swesrl.sandbox.factory import check_sandbox, open_sandbox
+from swesrl.util import write_atomic
 
 from .run_config import RunConfig, save_run_config
 from .settings import SettingsError
@@ -61,6 +62,16 @@ def check_run(config: RunConfig) -> None:
                             "decoding, or a seed set for every call, gives every sample the same answer")
     require_backend(config.model.spec)
     require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
+
+
+def check_model_server(config: RunConfig) -> None:
+    """A remote model's server answers and takes the key (seconds), before images or tasks cost anything."""
+    if parse_spec(config.model.spec)[0] == "openai":
+        from swesrl.agent.openai_policy import OpenAIPolicy
+
+        policy = load_policy(config)
+        assert isinstance(policy, OpenAIPolicy)
+        policy.check()
 
 
 def select_tasks(config: RunConfig, problems: list[TaskError] | None = None) -> list[Task]:
@@ -170,11 +181,20 @@ def repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None,
 
 
 def run_on_issue(config: RunConfig, image: str, problem: str, out: Path, *, instance_id: str | None = None,
-                 repo: str | None = None, base_commit: str | None = None, label: str = "agent") -> AgentResult:
-    """The agent on one issue in a sandbox of ``image``; the resolved config is saved beside ``out``."""
+                 repo: str | None = None, base_commit: str | None = None, label: str = "agent",
+                 on_step: OnStep | None = None, confirm: Confirm | None = None) -> AgentResult:
+    """The agent on one issue in a sandbox of ``image``; the resolved config is saved beside ``out``,
+    the patch beside it as ``.patch`` when the run ends."""
     check_sandbox("docker")
     save_run_config(config, out.with_suffix(".config.yaml"))
     policy = load_policy(config).for_instance(instance_id)
     with open_sandbox("docker", image, run_id=config.run_id or "agent", instance_id=instance_id or label) as sandbox:
-        return run_agent(policy, sandbox, problem, config=config.agent, out=out, instance_id=instance_id,
-                         repo=repo, base_commit=base_commit)
+        result = run_agent(policy, sandbox, problem, config=config.agent, out=out, instance_id=instance_id,
+                           repo=repo, base_commit=base_commit, on_step=on_step, confirm=confirm)
+    write_atomic(patch_path(out), result.patch)
+    return result
+
+
+def patch_path(trajectory: Path) -> Path:
+    """Where an `agent run` keeps its patch: beside the trajectory."""
+    return trajectory.with_suffix(".patch")

@@ -3,6 +3,7 @@ Parse and print: swesrl.pipeline builds the image and runs the agent."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Annotated
@@ -32,14 +33,38 @@ from .run_options import (
 app = typer.Typer(help=SUMMARY["agent"], no_args_is_help=True)
 
 
-def _report(result, path: Path) -> None:
+# exit status of `agent run` by how the run ended; anything else (a limit stopped it) is LIMIT_EXIT
+EXIT_CODES = {"submitted": 0, "policy_error": 1, "error": 1}
+LIMIT_EXIT = 4
+
+
+def _report(result, path: Path, patch_file: Path) -> None:
     u = result.usage
     cost = f", ${u.cost:.4f}" if u.cost is not None else ""
     err.print(f"[bold]{result.exit_status}[/] after {len(result.trajectory.steps)} steps "
-              f"({u.prompt_tokens} prompt + {u.completion_tokens} completion tokens{cost}); trajectory: {path}")
+              f"({u.prompt_tokens} prompt + {u.completion_tokens} completion tokens{cost}); trajectory: {path}; "
+              f"patch: {patch_file}", highlight=False)
     msg = result.trajectory.metadata.get("exit_message")
     if msg and result.exit_status != "submitted":
         err.print(f"  {msg}", markup=False, highlight=False)
+
+
+def _uncommitted(repo: Path) -> str:
+    """`git status --short` of a git repository ('' when clean or not git)."""
+    if not (repo / ".git").exists():
+        return ""
+    done = subprocess.run(["git", "-C", str(repo), "status", "--short", "--untracked-files=no"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _apply(repo: Path, patch_file: Path) -> None:
+    """The patch onto the user's working tree (git apply: all of it or nothing)."""
+    done = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch_file.resolve())], cwd=repo, capture_output=True, text=True)
+    if done.returncode != 0:
+        err.print(f"[red]--apply: the patch does not apply to {repo}[/] (kept in {patch_file}): {done.stderr.strip()}",
+                  highlight=False)
+        raise typer.Exit(1)
+    err.print(f"applied to {repo}", highlight=False)
 
 
 @app.command()
@@ -64,20 +89,28 @@ def run(
     repos_dir: ReposDir = None,
     image_template: ImageTemplate = None,
     base_image: BaseImage = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-step output (scripts): the patch on stdout, errors on stderr.")] = False,
+    apply: Annotated[bool, typer.Option("--apply", help="Apply the patch to --repo's working tree when the run ends.")] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", help="Ask before each action (Enter runs it, n skips it, other text goes to the model).")] = False,
 ) -> None:
-    """Run the agent on one issue; prints the patch, saves the trajectory and the resolved config.
+    """Run the agent on one issue, showing each step; prints the patch and saves it, the trajectory and the
+    resolved config side by side (OUT.jsonl, OUT.patch, OUT.config.yaml).
 
     Settings as in `swesrl eval run` (-c files, these options, --set; `swesrl eval config` lists them).
+    The image holds the repository's last commit: uncommitted changes are not in it (a warning says so).
+    Exit status: 0 submitted, 1 the model server or the run failed, 4 a limit stopped the run.
 
     Example: swesrl agent run --repo ./myproject --issue issue.md --model openai:gpt-4o-mini
 
     Example: swesrl agent run --task jpvanhal__inflection-1 --tasks examples/tasks/tasks.jsonl --model replay
     """
     from swesrl.agent.policies import parse_spec, require_backend
-    from swesrl.pipeline import repo_image, run_on_issue
+    from swesrl.pipeline import check_model_server, patch_path, repo_image, run_on_issue
     from swesrl.run_config import load_run_config
     from swesrl.sandbox.factory import check_sandbox
     from swesrl.util import safe_name
+
+    from .agent_view import StepView, confirm_on
 
     cfg = load_run_config(config or [], shortcut_values(locals(), {"tasks": "tasks", "split": "split", "run_id": "run_id"}), set_ or [])
     if (repo is None) == (task is None):
@@ -87,13 +120,20 @@ def run(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--model") from None
     require_backend(cfg.model.spec)
-    progress = lambda m: err.print(f"[dim]{m}[/]", markup=True, highlight=False)  # noqa: E731
+    if apply and repo is None:
+        raise typer.BadParameter("--apply needs --repo (the working tree to apply the patch to)", param_hint="--apply")
+    check_model_server(cfg)  # seconds, before any image is built
+    progress = (lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]", markup=True, highlight=False))
     ids: dict = {}
     if repo is not None:
         if not issue:
             raise typer.BadParameter("--repo needs --issue FILE|TEXT", param_hint="--issue")
         problem = Path(issue).read_text(encoding="utf-8") if Path(issue).is_file() else issue
         name, ids["repo"] = repo.resolve().name, str(repo.resolve())
+        dirty = _uncommitted(repo)
+        if dirty:
+            err.print(f"[yellow]warning:[/] {repo} has uncommitted changes; the agent works on the last commit without them "
+                      f"(commit or stash them first):\n{dirty}", highlight=False)
         check_sandbox("docker")
         image = repo_image(repo, packages or [], install_cmd, progress)
     else:
@@ -115,6 +155,13 @@ def run(
         image = ensure_task_image(t, repos_dir=im.repos_dir, image_template=im.image_template, base_image=im.base_image,
                                   progress=progress)
     path = out_path or Path("runs") / "agent" / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    result = run_on_issue(cfg, image, problem, path, label=name, **ids)
+    view = None if quiet else StepView(err, cfg.agent.step_limit)
+    result = run_on_issue(cfg, image, problem, path, label=name, on_step=view, confirm=confirm_on(err) if confirm else None, **ids)
     out.print(result.patch, end="", markup=False, highlight=False)
-    _report(result, path)
+    if not quiet:
+        _report(result, path, patch_path(path))
+    elif result.exit_status not in ("submitted",):
+        err.print(f"{result.exit_status}: {result.trajectory.metadata.get('exit_message', '')}", markup=False, highlight=False)
+    if apply and result.patch.strip():
+        _apply(repo, patch_path(path))  # type: ignore[arg-type]  # --apply is checked to come with --repo
+    raise typer.Exit(EXIT_CODES.get(result.exit_status, LIMIT_EXIT))

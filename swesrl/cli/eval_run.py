@@ -72,10 +72,11 @@ def run(
     Example: swesrl eval run -c my-run.yaml --set agent.step_limit=10
     """
     from swesrl.eval.tasks import TaskError
-    from swesrl.pipeline import check_run, run_and_evaluate, select_tasks
+    from swesrl.pipeline import check_model_server, check_run, run_and_evaluate, select_tasks
 
     cfg = _config(locals())
     check_run(cfg)
+    check_model_server(cfg)
     problems: list[TaskError] = []
     task_list = select_tasks(cfg, problems)
     for p in problems:
