@@ -1,11 +1,16 @@
-"""Benchmark: split a SWE-smith-scale corpus (5,000 runs, ~27 steps each) into Parquet step examples.
+"""Benchmark: split a SWE-smith-scale corpus (5,000 runs, ~27 steps each) into step examples.
 
-The corpus is built by resampling real steps (thought, action, observation) and issues from the
-shared sample trajectories, written as swesrl-format JSONL. Each measurement runs in its own
-subprocess, and its peak RSS is the child's own (os.wait4's rusage). The baseline, measured in the
-same run on the same file, is the least any splitter must do: read the lines and json-parse them.
-Peak RSS is the child's own high-water mark (VmHWM): getrusage's ru_maxrss of a child started by
-vfork+exec is floored at the parent's peak, which would hide a lean child behind its parent.
+The corpus is built by resampling real steps (thought, canonical action, observation) and issues
+from the shared sample trajectories, written as swesrl-format JSONL. Each measurement runs in its own
+subprocess. Baselines measured in the same run on the same file:
+
+- read + json.loads: the least any splitter must do;
+- the floor: a minimal hand-written splitter (plain dicts, string templates, no schema, no checks)
+  whose JSONL output is byte-identical to swesrl's (the bench checks it): what a split must cost.
+
+Both swesrl writers (JSONL, Parquet) are reported against the floor. Peak RSS is the child's own
+high-water mark (VmHWM): getrusage's ru_maxrss of a child started by vfork+exec is floored at the
+parent's peak, which would hide a lean child behind its parent.
 
     python bench/split.py                # 1k and 5k runs
     python bench/split.py --runs 1000    # one size only
@@ -36,7 +41,8 @@ def build_corpus(path: Path, runs: int, seed: int = 0) -> tuple[int, int]:
 
     rng = random.Random(seed)
     samples = list(read_trajectories(SAMPLES, on_error=lambda e: None))
-    steps = [s for t in samples for s in t.steps if s.action is not None]
+    # canonical actions only: a windowed SWE-agent command means nothing out of its run's order
+    steps = [s for t in samples for s in t.steps if s.action is not None and s.action.kind != "tool"]
     issues = [t.problem_statement for t in samples if t.problem_statement.strip()]
     n_steps = 0
     with path.open("w", encoding="utf-8") as f:
@@ -72,13 +78,62 @@ def child_read(corpus: str) -> dict:
     return {"steps": sum(len(t.steps) for t in read_trajectories(corpus))}
 
 
+def child_floor(corpus: str, out: str) -> dict:
+    """A minimal splitter: swesrl's default split of canonical runs, by hand, with the same output."""
+    from swesrl.trajectories.context import template
+
+    system = {"role": "system", "content": template("system.md")}
+    issue_t, obs_t = template("issue.md"), template("observation.md")
+    budget, keep, max_obs = 8192, 2, 8000
+
+    def est(text: str) -> int:
+        return (len(text) * 2 + 6) // 7
+
+    def cut(text: str) -> str:
+        if len(text) <= max_obs:
+            return text
+        head = max_obs * 2 // 3
+        tail = max_obs - head
+        return f"{text[:head]}\n[... {len(text) - max_obs} characters truncated ...]\n{text[len(text) - tail:]}"
+
+    def xml(action: dict) -> str:
+        params = "".join(f"<parameter={k}>{v if isinstance(v, str) else json.dumps(v)}</parameter>\n" for k, v in action["arguments"].items())
+        return f"<function={action['name']}>\n{params}</function>"
+
+    n = steps = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    with open(corpus, encoding="utf-8") as f, open(out, "w", encoding="utf-8") as o:
+        for line in f:
+            run = json.loads(line)
+            issue = {"role": "user", "content": issue_t.format(problem_statement=run["problem_statement"].strip())}
+            room = budget - est(system["content"]) - est(issue["content"])
+            history: list[tuple[list[dict], int]] = []
+            for i, step in enumerate(run["steps"]):
+                steps += 1
+                target = xml(step["action"])
+                recent = history[-keep:]
+                while recent and sum(c for _, c in recent) > room:
+                    recent = recent[1:]
+                messages = [system, issue, *(m for pair, _ in recent for m in pair)]
+                tokens = budget - room + sum(c for _, c in recent)
+                if tokens <= budget:
+                    row = {"id": f"{run['id']}/{i}", "trajectory_id": run["id"], "instance_id": run["instance_id"], "step_index": i,
+                           "messages": messages, "target": target, "thought": step["thought"], "action_kind": step["action"]["kind"],
+                           "prompt_tokens": tokens, "source_format": run["source_format"]}
+                    o.write(encode(row) + "\n")
+                    n += 1
+                reply = {"role": "user", "content": obs_t.format(observation=cut(step["observation"]))}
+                history.append(([{"role": "assistant", "content": target}, reply], est(target) + est(reply["content"])))
+    return {"examples": n, "steps": steps, "out_mb": round(os.path.getsize(out) / 1e6, 1)}
+
+
 def child_split(corpus: str, out: str) -> dict:
     from swesrl.trajectories.readers import read_trajectories
     from swesrl.trajectories.split import SplitConfig, SplitStats, split_all, write_examples
 
     stats = SplitStats()
     n = write_examples(split_all(read_trajectories(corpus), SplitConfig(), stats), out)
-    return {"examples": n, "steps": n + stats.steps_without_action, "out_mb": round(os.path.getsize(out) / 1e6, 1)}
+    return {"examples": n, "steps": stats.steps, "out_mb": round(os.path.getsize(out) / 1e6, 1)}
 
 
 def peak_rss_mb() -> float:
@@ -107,13 +162,26 @@ def measure(kind: str, *args: str) -> dict:
     return r
 
 
+def same_bytes(a: Path, b: Path) -> bool:
+    import hashlib
+
+    def digest(p: Path) -> bytes:
+        h = hashlib.blake2b()
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.digest()
+
+    return digest(a) == digest(b)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, nargs="*", default=[1000, 5000])
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        fn = {"baseline": child_baseline, "read": child_read, "split": child_split}[a.child[0]]
+        fn = {"baseline": child_baseline, "floor": child_floor, "read": child_read, "split": child_split}[a.child[0]]
         print(json.dumps(fn(*a.child[1:]) | {"peak_rss_mb": peak_rss_mb()}))
         return
 
@@ -125,12 +193,22 @@ def main() -> None:
             _, steps = build_corpus(corpus, runs)
             mb = corpus.stat().st_size / 1e6
             print(f"\n## {runs} runs, {steps} steps, corpus {mb:.0f} MB (built in {time.perf_counter() - t0:.1f} s)")
-            base = measure("baseline", str(corpus))
-            read = measure("read", str(corpus))
-            out = measure("split", str(corpus), str(Path(tmp) / f"steps-{runs}.parquet"))
-            for name, r in (("read + json.loads (baseline)", base), ("read_trajectories", read), ("split -> parquet", out)):
-                print(f"{name:30s} {r['wall_s']:7.2f} s  {r['steps_per_s']:>8d} steps/s  peak RSS {r['peak_rss_mb']:7.1f} MB  cpu {r['cpu_s']:.1f} s")
-            print(f"split: {out['examples']} examples, parquet {out['out_mb']} MB; ratio split/baseline wall {out['wall_s'] / base['wall_s']:.1f}x, cpu {out['cpu_s'] / base['cpu_s']:.1f}x")
+            outs = {k: Path(tmp) / f"{k}-{runs}.{ext}" for k, ext in (("floor", "jsonl"), ("jsonl", "jsonl"), ("parquet", "parquet"))}
+            results = {
+                "read + json.loads (baseline)": measure("baseline", str(corpus)),
+                "read_trajectories": measure("read", str(corpus)),
+                "floor: minimal splitter -> JSONL": measure("floor", str(corpus), str(outs["floor"])),
+                "split -> JSONL": measure("split", str(corpus), str(outs["jsonl"])),
+                "split -> Parquet": measure("split", str(corpus), str(outs["parquet"])),
+            }
+            for name, r in results.items():
+                print(f"{name:34s} {r['wall_s']:7.2f} s  {r['steps_per_s']:>8d} steps/s  peak RSS {r['peak_rss_mb']:7.1f} MB  cpu {r['cpu_s']:.1f} s")
+            floor = results["floor: minimal splitter -> JSONL"]
+            print(f"JSONL output identical to the floor's: {same_bytes(outs['floor'], outs['jsonl'])}")
+            for name in ("split -> JSONL", "split -> Parquet"):
+                r = results[name]
+                print(f"{name}: {r['examples']} examples, {r['out_mb']} MB; vs floor wall {r['wall_s'] / floor['wall_s']:.2f}x, "
+                      f"cpu {r['cpu_s'] / floor['cpu_s']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -240,3 +240,13 @@ def test_a_multi_agent_log_is_split_per_sub_agent_without_later_outputs():
         assert "FINAL SUMMARY" not in prompt  # the Manager's report, written after everyone finished
         if e.trajectory_id.endswith("#Reproducer"):
             assert "pformat.py" not in prompt and "shown = cols" not in prompt  # nothing the Programmer did later
+
+
+def test_parallel_calls_survive_conversion_to_swesrl_format(tmp_path, traj_data):
+    from swesrl.trajectories.readers import write_trajectories
+
+    runs = list(read_trajectories(traj_data / "swe-gym-openhands"))
+    write_trajectories(runs, tmp_path / "runs.jsonl")
+    back = list(read_trajectories(tmp_path / "runs.jsonl"))
+    assert [[s.calls for s in t.steps] for t in back] == [[s.calls for s in t.steps] for t in runs]
+    assert sum(len(s.calls) for t in back for s in t.steps) == 10

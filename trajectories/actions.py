@@ -152,7 +152,7 @@ def from_tool_call(name: str, arguments: dict[str, Any]) -> Action:
     name = _ALIASES.get(name, name)
     if name == "bash":
         command = str(_require(arguments, "command", name))
-        if str(arguments.get("is_input", "")).lower() == "true":  # keys for a running process (OpenHands)
+        if arguments.get("is_input") and str(arguments["is_input"]).lower() == "true":  # keys for a running process (OpenHands)
             return ToolCall.make("send_keys", {"keys": command})
         return Bash(command)
     if name == "submit":
@@ -187,8 +187,11 @@ def _xml_value(value: Any) -> str:
 def render_xml(action: Action) -> str:
     """Canonical text of an action: what training targets hold and what rewards compare."""
     name, args = to_tool_call(action)
-    params = "".join(f"<parameter={k}>{_xml_value(v)}</parameter>\n" for k, v in args.items())
-    return f"<function={name}>\n{params}</function>"
+    params = [f"<function={name}>\n"]
+    for k, v in args.items():
+        params.append(f"<parameter={k}>{v if type(v) is str else _xml_value(v)}</parameter>\n")
+    params.append("</function>")
+    return "".join(params)
 
 
 _FUNCTION_RE = re.compile(r"<function=([^>\s]+)>(.*?)</function>", re.DOTALL)

@@ -58,28 +58,46 @@ def build_messages(
     count_tokens: TokenCounter = estimate_tokens,
 ) -> list[Message]:
     """System + issue + the last ``context_steps`` turns, dropping the oldest until under budget."""
-    return fit_messages(problem_statement, history, config, count_tokens)[0]
-
-
-def fit_messages(
-    problem_statement: str,
-    history: Sequence[Turn],
-    config: ContextConfig = ContextConfig(),
-    count_tokens: TokenCounter = estimate_tokens,
-) -> tuple[list[Message], int]:
-    """``build_messages`` and how many of the last ``context_steps`` turns the budget cut."""
-    head = [{"role": "system", "content": template("system.md")}, issue_message(problem_statement)]
+    prompts = Prompts(problem_statement, config, count_tokens)
     k = config.context_steps
-    recent = list(history) if k is None else list(history)[-k:] if k > 0 else []
-    turns = [
-        [{"role": "assistant", "content": t.answer}, observation_message(t.observation, config.max_observation_chars)]
-        for t in recent
-    ]
-    budget = config.max_prompt_tokens - sum(count_tokens(m["content"]) for m in head)
-    costs = [sum(count_tokens(m["content"]) for m in pair) for pair in turns]
-    cut = 0
-    while turns and sum(costs) > budget:
-        turns.pop(0)
-        costs.pop(0)
-        cut += 1
-    return head + [m for pair in turns for m in pair], cut
+    for turn in history if k is None else history[-k:] if k > 0 else []:
+        prompts.add(turn.answer, turn.observation)
+    return prompts.build()[0]
+
+
+class Prompts:
+    """The prompts of one run, turn after turn, as ``build_messages`` makes them.
+
+    Each turn's messages and token cost are built once, though the turn shows in several prompts
+    (the splitter asks for a prompt at every step); the messages are shared between the prompts.
+    """
+
+    def __init__(self, problem_statement: str, config: ContextConfig = ContextConfig(),
+                 count_tokens: TokenCounter = estimate_tokens):
+        self.config, self.count = config, count_tokens
+        self.head = [{"role": "system", "content": template("system.md")}, issue_message(problem_statement)]
+        self.head_tokens = sum(count_tokens(m["content"]) for m in self.head)
+        self.turns: list[tuple[list[Message], int]] = []
+
+    def add(self, answer: str, observation: str) -> None:
+        """One more turn: the answer the model gave and the observation it got."""
+        pair = [{"role": "assistant", "content": answer}, observation_message(observation, self.config.max_observation_chars)]
+        self.turns.append((pair, self.count(pair[0]["content"]) + self.count(pair[1]["content"])))
+        k = self.config.context_steps
+        if k is not None and len(self.turns) > k:  # older turns never show again: memory stays flat
+            del self.turns[: len(self.turns) - k]
+
+    def build(self) -> tuple[list[Message], int, int]:
+        """(messages, their token count, how many of the last ``context_steps`` turns the budget cut)."""
+        k = self.config.context_steps
+        recent = self.turns if k is None else self.turns[-k:] if k > 0 else []
+        room = self.config.max_prompt_tokens - self.head_tokens
+        tokens = sum(cost for _, cost in recent)
+        cut = 0
+        while cut < len(recent) and tokens > room:
+            tokens -= recent[cut][1]
+            cut += 1
+        messages = self.head.copy()
+        for pair, _ in recent[cut:] if cut else recent:
+            messages += pair
+        return messages, self.head_tokens + tokens, cut

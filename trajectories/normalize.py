@@ -30,9 +30,10 @@ from .windowed import WINDOWED_TOOLS, WindowedEditor
 DEFAULT_WORKDIR = "/testbed"
 _MINI_SUBMIT = ("echo COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "echo MINI_SWE_AGENT_FINAL_OUTPUT")
 _SEVERAL = re.compile(r"^\d+ actions$")
+_SWE_AGENT = frozenset({"swe-agent", "nebius"})  # the formats whose tools are SWE-agent's windowed editor
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """One expert turn: its target (or why it has none) and how later prompts show it."""
 
@@ -54,7 +55,9 @@ def normalize(traj: Trajectory, workdir: str | None = DEFAULT_WORKDIR) -> Normal
     """Decide every turn of ``traj``; ``workdir=None`` keeps the scaffold's own folder names."""
     root = traj.metadata.get("workdir") if isinstance(traj.metadata.get("workdir"), str) else None
     remap = _remapper(root, workdir) or _same
-    windowed = any(isinstance(s.action, ToolCall) and s.action.name in WINDOWED_TOOLS for s in traj.steps)
+    windowed = traj.source_format in _SWE_AGENT and any(
+        isinstance(s.action, ToolCall) and s.action.name in WINDOWED_TOOLS for s in traj.steps
+    )
     editor = WindowedEditor(root or workdir or DEFAULT_WORKDIR) if windowed else None
     mini = traj.source_format == "mini-swe-agent"
     turns: list[Decision] = []

@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .actions import Submit, render_xml
+from .actions import Submit, render_xml, to_tool_call
 from .answer import FormatError, parse_answer, render_answer
-from .context import ContextConfig, Message, TokenCounter, Turn, estimate_tokens, fit_messages
+from .context import ContextConfig, Message, Prompts, TokenCounter, estimate_tokens
 from .normalize import DEFAULT_WORKDIR, normalize
 from .schema import Trajectory
 from .split_report import SplitStats
@@ -49,7 +49,7 @@ class SplitConfig:
         return ContextConfig(self.context_steps, self.max_observation_chars, self.max_prompt_tokens)
 
 
-@dataclass
+@dataclass(slots=True)
 class StepExample:
     id: str  # f"{trajectory_id}/{step_index}": stable across runs, so outputs can be joined and resumed
     trajectory_id: str
@@ -109,8 +109,21 @@ def _hf_counter(name_or_path: str) -> TokenCounter:
     return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
 
 
-def expert_answer_exact(thought: str, target: str) -> bool:
-    """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0."""
+def expert_answer_exact(thought: str, target: str, parameters: int) -> bool:
+    """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0.
+
+    ``target`` is a canonical action's text with ``parameters`` parameters. When no tag the parser
+    looks for occurs where it should not (no ``</think>`` in the thought, one ``<function=``, one
+    ``</function>``, one ``<parameter=``/``</parameter>`` pair per parameter), the parser cuts the
+    answer exactly where the rendering put the tags, so the answer is exact without parsing it.
+    """
+    if (
+        "</think>" not in thought
+        and target.count("<function=") == 1
+        and target.count("</function>") == 1
+        and target.count("<parameter=") == target.count("</parameter>") == parameters
+    ):
+        return True
     try:
         return render_xml(parse_answer(render_answer(thought, target))[1]) == target
     except FormatError:
@@ -159,10 +172,9 @@ def _split(
     report.steps += len(traj.steps)
     if count is not estimate_tokens:  # a real tokenizer sees the same texts again and again in one run
         count = lru_cache(maxsize=256)(count)
-    ctx = config.context()
     norm = normalize(traj, config.workdir)
     last = next((d.index for d in reversed(norm.turns) if d.action is not None), None)
-    history: list[Turn] = []
+    prompts = Prompts(norm.problem_statement, config.context(), count)
     for d in norm.turns:
         action = d.action
         if action is None:
@@ -173,11 +185,10 @@ def _split(
             report.dropped["last_dropped"] += 1
         else:
             target = d.answer or render_xml(action)
-            messages, cut = fit_messages(norm.problem_statement, history, ctx, count)
-            tokens = sum(count(m["content"]) for m in messages)
+            messages, tokens, cut = prompts.build()
             if tokens > config.max_prompt_tokens:
                 report.dropped["over_budget"] += 1
-            elif not expert_answer_exact(d.thought, target):
+            elif not expert_answer_exact(d.thought, target, len(to_tool_call(action)[1])):
                 report.dropped["answer_not_exact"] += 1
             elif seen is not None and _seen(seen, messages, target):
                 report.dropped["duplicate"] += 1
@@ -198,7 +209,7 @@ def _split(
                     source_format=traj.source_format,
                 )
         if d.answer is not None:
-            history.append(Turn(answer=d.answer, observation=d.observation))
+            prompts.add(d.answer, d.observation)
 
 
 def _seen(seen: set[bytes], messages: list[Message], target: str) -> bool:
@@ -263,10 +274,10 @@ def write_examples(examples: Iterable[StepExample], out: str | Path) -> int:
 
 def _write_jsonl(examples: Iterable[StepExample], path: Path) -> int:
     n = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per row as json.dumps makes
     with path.open("w", encoding="utf-8") as f:
         for ex in examples:
-            f.write(json.dumps(ex.to_dict(), ensure_ascii=False))
-            f.write("\n")
+            f.write(encode(ex.to_dict()) + "\n")
             n += 1
     return n
 

@@ -37,20 +37,43 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     where.get(obj, "metadata", dict, required=False)
     steps = []
     for i, raw in enumerate(where.get(obj, "steps", list)):
-        field = f"steps[{i}]"
-        raw = where.obj(raw, field)
-        for key in ("thought", "observation", "action_error"):
-            where.get(raw, key, str, f"{field}.{key}", required=False)
-        action = where.get(raw, "action", dict, f"{field}.action", required=False)
-        if action is not None:
-            _check_action(action, where, f"{field}.action")
-        for k, call in enumerate(where.get(raw, "calls", list, f"{field}.calls", required=False) or []):
-            _check_action(where.obj(call, f"{field}.calls[{k}]"), where, f"{field}.calls[{k}]")
+        if not _well_typed(raw):  # the common case is checked in one go; the slow path names the field
+            _check_step(raw, where, f"steps[{i}]")
         try:
             steps.append(Step.from_dict(raw))
         except ActionError as e:
-            raise where.error(f"{field}.action", str(e)) from None
+            raise where.error(f"steps[{i}].action", str(e)) from None
     return replace(Trajectory.from_dict({**obj, "steps": []}), steps=steps)
+
+
+_TEXT = (str, type(None))
+
+
+def _action_ok(action: Any) -> bool:
+    return type(action) is dict and type(action.get("name")) is str and isinstance(action.get("arguments"), (dict, type(None)))
+
+
+def _well_typed(raw: Any) -> bool:
+    if type(raw) is not dict:
+        return False
+    get = raw.get
+    action, calls = get("action"), get("calls")
+    return (
+        isinstance(get("thought"), _TEXT) and isinstance(get("observation"), _TEXT) and isinstance(get("action_error"), _TEXT)
+        and (action is None or _action_ok(action))
+        and (not calls or (type(calls) is list and all(_action_ok(c) for c in calls)))
+    )
+
+
+def _check_step(raw: Any, where: Where, field: str) -> None:
+    raw = where.obj(raw, field)
+    for key in ("thought", "observation", "action_error"):
+        where.get(raw, key, str, f"{field}.{key}", required=False)
+    action = where.get(raw, "action", dict, f"{field}.action", required=False)
+    if action is not None:
+        _check_action(action, where, f"{field}.action")
+    for k, call in enumerate(where.get(raw, "calls", list, f"{field}.calls", required=False) or []):
+        _check_action(where.obj(call, f"{field}.calls[{k}]"), where, f"{field}.calls[{k}]")
 
 
 def _check_action(action: dict[str, Any], where: Where, field: str) -> None:
