@@ -38,13 +38,15 @@ def _cuda_ok() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     """Skip docker/gpu tests where the part is missing; in CI a missing Docker is a failure, not a skip."""
-    has_docker = any("docker" in item.keywords for item in items) and _docker_ok()
-    has_gpu = any("gpu" in item.keywords for item in items) and _cuda_ok()
+    # Markers, not item.keywords: keywords also hold the names of the folders above a test (a checkout
+    # in /work/gpu would mark every test "gpu").
+    has_docker = any(item.get_closest_marker("docker") for item in items) and _docker_ok()
+    has_gpu = any(item.get_closest_marker("gpu") for item in items) and _cuda_ok()
     for item in items:
         # In CI the test runs anyway and fails loudly: a missing daemon there is a broken setup.
-        if "docker" in item.keywords and not has_docker and not os.environ.get("CI"):
+        if item.get_closest_marker("docker") and not has_docker and not os.environ.get("CI"):
             item.add_marker(pytest.mark.skip(reason="no Docker daemon answers (run scripts/setup-docker.sh)"))
-        if "gpu" in item.keywords and not has_gpu:
+        if item.get_closest_marker("gpu") and not has_gpu:
             item.add_marker(pytest.mark.skip(reason="no CUDA GPU"))
 
 
