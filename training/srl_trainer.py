@@ -13,11 +13,15 @@ generation batch of prompts into scored, advantage-weighted rollouts:
    loss mask and advantage are zeroed, so they still never contribute to the loss (counted in
    ``dynamic_sampling/padded_groups``).
 
-TRL's buffering is untouched: the returned batch is shuffled and split into ``steps_per_generation``
-micro-batches by ``_prepare_inputs`` as usual. Distributed: each process must hold whole groups
+A refill round generates only the groups still missing (the most any process misses: every process
+must run the same collective calls with equal sizes, so one that is already full generates that many
+too and keeps none of them).
+
+The returned batch is split into ``steps_per_generation`` micro-batches by ``_prepare_inputs``, as in
+TRL, except that whole groups are shuffled (not rows) and each micro-batch loses its all-pad columns
+(micro_batches.py): the compute goes to real tokens. Distributed: each process must hold whole groups
 (``per_device_train_batch_size * steps_per_generation`` divisible by ``num_generations``); keep
-decisions use the gathered rewards, and the number of rounds is agreed with a gather so every process
-runs the same collective calls.
+decisions use the gathered rewards, and the number of rounds is agreed with a gather.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import os
 import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
+from trl.trainer.utils import split_tensor_dict
 
 from swesrl.trajectories.answer import FormatError, parse_answer
 
@@ -39,6 +44,7 @@ from .dynamic_sampling import (
     take_rows,
     void_unscored_groups,
 )
+from .micro_batches import real_token_share, shuffle_groups, trim_padding
 from .rewards import completion_text
 
 
@@ -81,28 +87,42 @@ class SRLTrainer(GRPOTrainer):
         self._metrics[mode]["format_error_rate"].append((errors[0] / errors[1]).item())
         return rewards_per_func
 
+    def _prepare_inputs(self, generation_batch):
+        if not self.model.training:
+            return super()._prepare_inputs(generation_batch)
+        if self._step % (self.args.steps_per_generation * self.num_iterations) == 0 or self._buffered_inputs is None:
+            batch = self._generate_and_score_completions(generation_batch)
+            if "pixel_values" in batch:
+                raise NotImplementedError("SRLTrainer supports text-only prompts")
+            self._buffered_inputs = split_tensor_dict(shuffle_groups(batch, self.num_generations), self.args.steps_per_generation)
+        micro_batch = self._buffered_inputs[self._step % self.args.steps_per_generation]
+        self._metrics["train"]["tokens/real_share_padded"].append(real_token_share(micro_batch))
+        micro_batch = trim_padding(micro_batch)
+        self._metrics["train"]["tokens/real_share"].append(real_token_share(micro_batch))
+        return micro_batch
+
     def _generate_and_score_completions(self, inputs):
         if self._refill is None or not self.model.training:
             return super()._generate_and_score_completions(inputs)
         g, eps = self.num_generations, self.args.dynamic_sampling_epsilon
         need = len(inputs) // g  # groups this process must deliver
-        rank = self.accelerator.process_index
-        kept, dropped, n_kept, kept_total, seen_total = [], [], 0, 0, 0
+        rank, device = self.accelerator.process_index, self.accelerator.device
+        kept, dropped, n_kept, kept_total, seen_total, generated, missing = [], [], 0, 0, 0, 0, need
         for round_index in range(1 + self.args.max_refill_rounds):
             if round_index:
-                inputs = self._refill_inputs(need)
+                inputs = self._refill_inputs(missing)
             batch = super()._generate_and_score_completions(inputs)
-            if "pixel_values" in batch:
-                raise NotImplementedError("dynamic sampling supports text-only prompts")
+            per_process = len(inputs) // g
+            generated += per_process
             keep_all = group_keep_mask(self._last_rewards, g, eps)  # every process's groups
-            keep = keep_all[rank * need : (rank + 1) * need].cpu()
+            keep = keep_all[rank * per_process : (rank + 1) * per_process].cpu()
             kept.append(take_rows(batch, group_rows(keep, g)))
             dropped.append(take_rows(batch, group_rows(~keep, g)))
             n_kept += int(keep.sum())
             kept_total += int(keep_all.sum())
             seen_total += keep_all.numel()
-            fewest = self.accelerator.gather(torch.tensor([n_kept], device=self.accelerator.device)).min()
-            if fewest >= need:
+            missing = int(self.accelerator.gather(torch.tensor([max(need - n_kept, 0)], device=device)).max())
+            if not missing:
                 break
         out = concat_batches(kept, self._tokenizer.pad_token_id)
         out = take_rows(out, torch.arange(min(n_kept, need) * g)) if out else {}
@@ -112,11 +132,12 @@ class SRLTrainer(GRPOTrainer):
             out = concat_batches([out, filler], self._tokenizer.pad_token_id)
         loss_mask = out["completion_mask"] * out["tool_mask"] if "tool_mask" in out else out["completion_mask"]
         out["num_items_in_batch"] = self.accelerator.gather(loss_mask.sum()).sum()
-        padded = self.accelerator.gather(torch.tensor([missing], device=self.accelerator.device)).sum().item()
+        padded = self.accelerator.gather(torch.tensor([missing], device=device)).sum().item()
         metrics = self._metrics["train"]
         metrics["dynamic_sampling/groups_kept_frac"].append(kept_total / seen_total)
         metrics["dynamic_sampling/rounds"].append(round_index + 1)
         metrics["dynamic_sampling/padded_groups"].append(padded)
+        metrics["dynamic_sampling/groups_generated"].append(generated)
         return out
 
     def _refill_inputs(self, groups: int) -> list[dict]:
