@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import enum
+import types
 import typing
 from collections.abc import Sequence
 from importlib import resources
@@ -21,7 +23,7 @@ from swesrl.settings import coerce as _coerce
 
 from .config import CONFIGS
 
-META_KEYS = ("method", "description")
+META_KEYS = ("method", "description", "gpus", "accelerate")  # gpus/accelerate: the hardware it is sized for
 
 
 class RecipeError(ValueError):
@@ -49,6 +51,62 @@ def load_recipe(name_or_path: str | Path) -> dict[str, Any]:
         raise RecipeError(f"{path}: a recipe must be a mapping of config fields, got {type(data).__name__}")
     data.setdefault("description", "")
     return data
+
+
+def _fits(value: Any, tp: Any) -> bool:
+    """Whether a YAML value already has the field's type (types this module cannot judge pass)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, arm) for arm in typing.get_args(tp))
+    if origin is typing.Literal:
+        return value in typing.get_args(tp)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if origin in (list, dict) or tp in (list, dict):
+        return isinstance(value, origin or tp)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return isinstance(value, tp) or value in {m.value for m in tp}
+    return True
+
+
+def _typed(values: dict[str, Any], method: str, source: str) -> dict[str, Any]:
+    """Recipe values checked against the config's field types before anything loads: YAML text where a
+    number is due ("5e-7" is a string to YAML) is converted; what cannot be is an error naming the field."""
+    hints = typing.get_type_hints(CONFIGS[method])
+    out = dict(values)
+    for key, value in values.items():
+        tp = hints.get(key, Any)
+        if _fits(value, tp):
+            continue
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            out[key] = _coerce(value, tp, key)
+        except (ValueError, TypeError):
+            raise RecipeError(f"{source}: field {key}: {value!r} is not a valid {_type_name(tp)}") from None
+    for key, low in _MINIMUM.items():
+        if key in out and isinstance(out[key], (int, float)) and out[key] < low:
+            raise RecipeError(f"{source}: field {key}: {out[key]!r} is below its minimum {low} ({_WHY[key]})")
+    return out
+
+
+_MINIMUM = {"num_generations": 2, "per_device_train_batch_size": 1, "gradient_accumulation_steps": 1,
+            "max_completion_length": 1, "learning_rate": 0}
+_WHY = {"num_generations": "GRPO compares the rewards of a group of rollouts of one prompt",
+        "per_device_train_batch_size": "rows per micro-batch", "gradient_accumulation_steps": "micro-batches per step",
+        "max_completion_length": "tokens per rollout", "learning_rate": "a step size"}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
 def apply_overrides(values: dict[str, Any], overrides: list[str], method: str) -> dict[str, Any]:
@@ -89,6 +147,7 @@ def build_config(recipe: str | Path | dict[str, Any], overrides: Sequence[str] =
     unknown = sorted(set(values) - names)
     if unknown:
         raise RecipeError(f"recipe {recipe!r}: unknown field(s) {', '.join(unknown)} for method {recipe_method}")
+    values = _typed(values, recipe_method, f"recipe {recipe if isinstance(recipe, str | Path) else 'mapping'}")
     try:
         return cls(**values)
     except (ValueError, TypeError) as e:
@@ -99,10 +158,15 @@ def method_of(config) -> str:
     return next(name for name, cls in CONFIGS.items() if type(config) is cls)
 
 
+def config_yaml(config) -> str:
+    """The resolved config (every field, after defaults and overrides) as YAML."""
+    data = {"method": method_of(config), **config.to_dict()}
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None)
+
+
 def save_config(config, path: str | Path) -> Path:
     """The resolved config (every field, after defaults and overrides) as YAML, for the record."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"method": method_of(config), **config.to_dict()}
-    path.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=None), encoding="utf-8")
+    path.write_text(config_yaml(config), encoding="utf-8")
     return path

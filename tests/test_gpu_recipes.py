@@ -1,0 +1,125 @@
+"""The GPU recipes, checked on a CPU: typed values, pinned loss, sizes that fit an 80 GB card by the
+documented estimate, loadable saves, and a one-line stop when the machine lacks what they ask for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from swesrl.cli import app
+
+pytest.importorskip("trl")
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "training" / "recipes"
+GPU_RECIPES = sorted(p.stem for p in RECIPES.glob("qwen2.5-*.yaml"))
+SEVEN_B = "Qwen/Qwen2.5-Coder-7B-Instruct"
+
+
+def test_every_grpo_recipe_pins_the_papers_loss():
+    for path in RECIPES.glob("*.yaml"):
+        recipe = yaml.safe_load(path.read_text())
+        if recipe["method"] in ("srl", "rlvr"):
+            assert recipe.get("loss_type") == "grpo", f"{path.name}: loss_type must be pinned to the paper's Eq. 1"
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"learning_rate": "fast"}, "field learning_rate: 'fast' is not a valid float"),
+    ({"num_generations": 0}, "field num_generations: 0 is below its minimum 2"),
+    ({"per_device_train_batch_size": "eight"}, "field per_device_train_batch_size"),
+    ({"use_peft": "maybe"}, "field use_peft"),
+])
+def test_recipe_values_are_typed_before_anything_loads(tmp_path, bad, message):
+    from swesrl.training.recipes import RecipeError, build_config
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"method": "srl", "model": "nowhere", **bad}))
+    with pytest.raises(RecipeError, match=message) as err:
+        build_config(str(path), output_dir=str(tmp_path / "run"))
+    assert str(path) in str(err.value)
+
+
+def test_yaml_text_that_is_a_number_becomes_one(tmp_path):
+    from swesrl.training.recipes import build_config
+
+    path = tmp_path / "ok.yaml"
+    path.write_text("method: srl\nlearning_rate: 5e-7\n")  # YAML 1.1 reads 5e-7 as a string
+    assert build_config(str(path), output_dir=str(tmp_path / "run")).learning_rate == 5e-7
+
+
+@pytest.mark.parametrize("name", GPU_RECIPES)
+def test_gpu_recipe_fits_an_80gb_card_by_the_estimate(name):
+    from swesrl.training.memory import arch_of
+    from swesrl.training.plan import plan
+    from swesrl.training.recipes import build_config, load_recipe
+
+    raw = load_recipe(name)
+    config = build_config(raw, model=raw.get("model") or SEVEN_B, output_dir="(dry run)")
+    p = plan(config, int(raw.get("gpus", 1)), bool(raw.get("accelerate")))
+    assert p.memory is not None and p.memory.peak_gb < 80, "\n".join(p.lines())
+    if config.use_peft is False and raw.get("accelerate"):
+        assert p.gpus > 1  # full weights of a 7B model only fit sharded
+    if hasattr(config, "num_generations"):
+        assert (config.per_device_train_batch_size % config.num_generations == 0
+                or config.num_generations % config.per_device_train_batch_size == 0)  # micro-batches within groups
+    assert config.save_total_limit
+    if raw["method"] == "srl":
+        assert config.max_steps > 0  # the paper's 30 epochs of 134k examples are 7,860 steps
+    assert arch_of(SEVEN_B).params == pytest.approx(7.62e9, rel=0.01)  # Qwen2.5-7B's published size
+
+
+def test_srl_recipes_reach_the_papers_batch_of_512_prompts():
+    from swesrl.training.plan import plan
+    from swesrl.training.recipes import build_config, load_recipe
+
+    for name in ("qwen2.5-coder-7b-srl-lora-1gpu", "qwen2.5-coder-7b-srl-full-8gpu"):
+        raw = load_recipe(name)
+        assert plan(build_config(raw, output_dir="x"), int(raw["gpus"])).prompts_per_step == 512
+
+
+def test_dry_run_prints_the_config_and_its_numbers_without_a_model(tmp_path):
+    steps = tmp_path / "steps.jsonl"
+    steps.write_text("{}\n" * 5120)
+    result = CliRunner().invoke(app, ["train", "config", "--recipe", "qwen2.5-coder-7b-srl-lora-1gpu", "--data", str(steps)])
+    assert result.exit_code == 0, result.output
+    assert "learning_rate: 1.0e-05" in result.output and "loss_type: grpo" in result.output
+    assert "prompts per optimizer step: 512" in result.output
+    assert "steps per epoch: 10" in result.output and "optimizer steps: 300" in result.output
+    assert "checkpoints written: 15, kept on disk: the 3 newest" in result.output
+    assert "peak per GPU" in result.output
+
+
+def test_saves_write_whole_weights_on_every_multi_gpu_path():
+    fsdp = yaml.safe_load((ROOT / "training" / "accelerate" / "fsdp.yaml").read_text())
+    assert fsdp["fsdp_config"]["fsdp_state_dict_type"] == "FULL_STATE_DICT"  # SHARDED writes no loadable weights
+    zero3 = yaml.safe_load((ROOT / "training" / "accelerate" / "zero3.yaml").read_text())
+    assert zero3["deepspeed_config"]["zero3_save_16bit_model"] is True  # else save_model writes placeholders
+
+
+def test_pyproject_extras_cover_what_the_configs_need():
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(r.startswith("deepspeed") for r in extras["deepspeed"])
+    assert extras["vllm"] == ["vllm>=0.22,<0.32"]  # TRL 1.16's supported range
+    assert any(r.startswith("trl>=1.16,<") for r in extras["train"])
+    assert any(r.startswith("wandb") for r in extras["wandb"])
+
+
+def test_a_gpu_recipe_on_this_cpu_stops_in_one_line_before_the_model_loads(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    steps = tmp_path / "steps.jsonl"
+    steps.write_text("{}\n")
+    result = CliRunner().invoke(app, ["train", "srl", "--recipe", "qwen2.5-coder-7b-srl-lora-1gpu", "--data", str(steps),
+                                      "--model", str(tmp_path / "no-such-model"), "-o", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "bf16 is true but torch sees no CUDA device" in lines[0]
+    assert "no-such-model" not in result.output  # stopped before loading it
