@@ -9,6 +9,7 @@ run directory loads as its base model with the adapter merged).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,9 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from . import data as D
 from .metrics import MetricsCallback, truncate_metrics
+from .preflight import check_machine
 from .recipes import method_of, save_config
+from .resume import CHANGES_FILE, CONFIG_FILE, FINISHED_FILE, ResumeError, record_changes
 from .validation import BEST_FILE, ValidationCallback
 
 log = logging.getLogger(__name__)
@@ -88,15 +91,6 @@ def peft_config(config):
     )
 
 
-def _vllm_available(config) -> None:
-    if getattr(config, "use_vllm", False):
-        import importlib.util
-
-        if importlib.util.find_spec("vllm") is None:
-            log.warning("use_vllm is set but vllm is not installed: generating with transformers instead")
-            config.use_vllm = False
-
-
 def _validation_rows(config) -> list[dict]:
     if not config.val_data:
         return []
@@ -108,7 +102,7 @@ def _validation_rows(config) -> list[dict]:
 def build_trainer(config, reward_funcs=None):
     """The TRL trainer for ``config``'s method, with our callbacks; nothing is trained yet."""
     method = method_of(config)
-    _vllm_available(config)
+    check_machine(config)
     model, tokenizer = load_model(config)
     out = Path(config.output_dir)
     callbacks = [MetricsCallback(out)]
@@ -142,9 +136,29 @@ def build_trainer(config, reward_funcs=None):
     return SRLTrainer(reward_funcs=reward_funcs, train_dataset=train, **common)
 
 
-def train(config, resume: str | bool | None = None, reward_funcs=None) -> RunResult:
-    """Run (or resume) training to the end; see the module docstring for what lands in output_dir."""
+def clear_run(run_dir: Path) -> None:
+    """Delete a run's checkpoints and records before --overwrite starts it over (its final weights are
+    replaced when the new run ends)."""
+    import shutil
+
+    for ckpt in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        shutil.rmtree(ckpt)
+    for name in ("metrics.jsonl", BEST_FILE, CONFIG_FILE, CHANGES_FILE, FINISHED_FILE):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def train(config, resume: str | bool | None = None, reward_funcs=None, overwrite: bool = False,
+          changes: dict | None = None) -> RunResult:
+    """Run (or resume) training to the end; see the module docstring for what lands in output_dir.
+
+    A fresh run refuses a directory that already holds one (config.yaml or checkpoints) unless
+    ``overwrite``; ``changes`` (from resume.resume_setup) are recorded before training continues."""
     out = Path(config.output_dir)
+    if not resume and ((out / CONFIG_FILE).is_file() or complete_checkpoints(out)):
+        if not overwrite:
+            raise ResumeError(f"{out} already holds a run: --resume auto to continue it, or --overwrite to start it over "
+                              "(deletes its checkpoints)")
+        clear_run(out)
     checkpoint = resolve_resume(out, resume)
     if resume and checkpoint is None:
         log.info(f"{out}: no complete checkpoint to resume from; starting fresh")
@@ -154,8 +168,12 @@ def train(config, resume: str | bool | None = None, reward_funcs=None) -> RunRes
         (out / "metrics.jsonl").unlink()  # a fresh run in an old directory: start its record anew
     trainer = build_trainer(config, reward_funcs)
     if trainer.is_world_process_zero():
-        save_config(config, out / "config.yaml")
+        (out / FINISHED_FILE).unlink(missing_ok=True)
+        record_changes(out, int(checkpoint.name.rsplit("-", 1)[1]) if checkpoint else 0, changes or {})
+        save_config(config, out / CONFIG_FILE)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        (out / FINISHED_FILE).write_text(json.dumps({"global_step": trainer.state.global_step}) + "\n")
     best = out / BEST_FILE
     return RunResult(out, trainer.state.global_step, checkpoint, Path(best.read_text().strip()) if best.is_file() else None)

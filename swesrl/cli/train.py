@@ -12,73 +12,120 @@ from . import SUMMARY
 
 app = typer.Typer(help=SUMMARY["train"], no_args_is_help=True)
 
-RECIPE = typer.Option(..., "--recipe", "-r", help="Recipe name (see `swesrl train recipes`) or YAML path.")
+RECIPE = typer.Option(None, "--recipe", "-r", help="Recipe name (see `swesrl train recipes`) or YAML path; "
+                      "not needed with --resume auto on a run (its config.yaml is the recipe).")
 DATA = typer.Option(None, "--data", help="Training data: step examples (JSONL/Parquet); SFT also takes trajectory JSONL.")
 VAL = typer.Option(None, "--val-data", help="Held-out step examples, validated at every checkpoint.")
 MODEL = typer.Option(None, "--model", help="Model name or local path (overrides the recipe).")
 OUT = typer.Option(..., "--output-dir", "-o", help="Run directory: checkpoints, metrics.jsonl, config.yaml.")
 SET = typer.Option([], "--set", help="Override a config field, typed by the config: key=value (repeatable).")
 RESUME = typer.Option(None, "--resume", help="'auto' (newest complete checkpoint in the run directory) or a checkpoint path.")
+ALLOW = typer.Option([], "--allow-change", help="On resume: a field whose new value (from --set or a flag) applies from "
+                     "the resumed step on, recorded in config_changes.jsonl (repeatable). Others are refused.")
+OVERWRITE = typer.Option(False, "--overwrite", help="Start over in a run directory that already holds a run (deletes its checkpoints).")
 
 
-def _run(method: str, recipe: str, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path,
-         overrides: list[str], resume: str | None, **fields: str | None) -> None:
+def _run(method: str, recipe: str | None, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path,
+         overrides: list[str], resume: str | None, allow: list[str] = (), overwrite: bool = False, **fields: str | None) -> None:
     require("torch", "training")
     require("trl", "training", extra="train")
     if method == "rlvr":
         require("swebench", "the RLVR reward (tests graded in Docker)", extra="eval")
+    from swesrl.training.preflight import PreflightError
     from swesrl.training.recipes import RecipeError, build_config
+    from swesrl.training.resume import ResumeError, resume_setup
     from swesrl.training.run import train
 
+    fields = dict(fields, model=model, output_dir=str(output_dir), data=str(data) if data else None,
+                  val_data=str(val_data) if val_data else None)
     try:
-        config = build_config(
-            recipe, overrides, method=method, model=model, output_dir=str(output_dir),
-            data=str(data) if data else None, val_data=str(val_data) if val_data else None, **fields,
-        )
+        if resume:
+            setup = resume_setup(output_dir, method, recipe, overrides, allow, **fields)
+            if setup.finished_step is not None:
+                typer.echo(f"{output_dir} finished at step {setup.finished_step}: nothing to do "
+                           "(to train further: --set max_steps=N --allow-change max_steps)")
+                return
+            config, changes = setup.config, setup.changes
+        elif recipe is None:
+            raise typer.BadParameter("give a recipe (or --resume auto to continue a run)", param_hint="--recipe")
+        else:
+            config, changes = build_config(recipe, overrides, method=method, **fields), {}
+        for key, (old, new) in changes.items():
+            typer.echo(f"changed on resume: {key} {old!r} -> {new!r}")
+        if method == "rlvr":
+            from swesrl.training.rlvr import RLVRDataError
+
+            try:
+                result = train(config, resume=resume, overwrite=overwrite, changes=changes)
+            except RLVRDataError as e:
+                raise typer.BadParameter(str(e), param_hint="--tasks") from None
+        else:
+            result = train(config, resume=resume, overwrite=overwrite, changes=changes)
     except RecipeError as e:
         raise typer.BadParameter(str(e)) from None
-    if method == "rlvr":
-        from swesrl.training.rlvr import RLVRDataError
-
-        try:
-            result = train(config, resume=resume)
-        except RLVRDataError as e:
-            raise typer.BadParameter(str(e), param_hint="--tasks") from None
-    else:
-        result = train(config, resume=resume)
+    except (PreflightError, ResumeError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"done: {result.global_step} steps in {result.output_dir}" + (f", best checkpoint {result.best_checkpoint}" if result.best_checkpoint else ""))
 
 
 @app.command()
 def srl(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
-        set_: list[str] = SET, resume: str = RESUME) -> None:
+        set_: list[str] = SET, resume: str = RESUME, allow_change: list[str] = ALLOW, overwrite: bool = OVERWRITE) -> None:
     """SRL: GRPO on step examples, reward = similarity of the model's action to the expert's, dynamic sampling.
 
     Example: swesrl train srl --recipe tiny-cpu --data steps.jsonl --model runs/sft --output-dir runs/srl --set max_steps=20
     """
-    _run("srl", recipe, data, val_data, model, output_dir, set_, resume)
+    _run("srl", recipe, data, val_data, model, output_dir, set_, resume, allow_change, overwrite)
 
 
 @app.command()
 def sft(recipe: str = RECIPE, data: Path = DATA, val_data: Path = VAL, model: str = MODEL, output_dir: Path = OUT,
-        set_: list[str] = SET, resume: str = RESUME) -> None:
+        set_: list[str] = SET, resume: str = RESUME, allow_change: list[str] = ALLOW, overwrite: bool = OVERWRITE) -> None:
     """SFT baseline: next-token loss on the expert's answers (step examples) or whole trajectories.
 
     Example: swesrl train sft --recipe tiny-cpu-sft --data steps.jsonl --model runs/tiny --output-dir runs/sft
     """
-    _run("sft", recipe, data, val_data, model, output_dir, set_, resume)
+    _run("sft", recipe, data, val_data, model, output_dir, set_, resume, allow_change, overwrite)
 
 
 @app.command()
 def rlvr(recipe: str = RECIPE,
          tasks: Path = typer.Option(None, "--tasks", help="SWE tasks (JSONL/JSON/parquet) with gold patches and tests: the RLVR problems."),
-         model: str = MODEL, output_dir: Path = OUT, set_: list[str] = SET, resume: str = RESUME) -> None:
+         model: str = MODEL, output_dir: Path = OUT, set_: list[str] = SET, resume: str = RESUME,
+         allow_change: list[str] = ALLOW, overwrite: bool = OVERWRITE) -> None:
     """RLVR after SRL: GRPO from the SRL run, one oracle SEARCH/REPLACE answer per rollout, reward 1 when
     the task's tests pass with its patch in Docker, else 0; groups with 0 < resolved < G are kept.
 
     Example: swesrl train rlvr --recipe qwen2.5-coder-7b-rlvr-lora-1gpu --tasks tasks.jsonl --model runs/srl --output-dir runs/rlvr
     """
-    _run("rlvr", recipe, None, None, model, output_dir, set_, resume, tasks=str(tasks) if tasks else None)
+    _run("rlvr", recipe, None, None, model, output_dir, set_, resume, allow_change, overwrite, tasks=str(tasks) if tasks else None)
+
+
+@app.command("config")
+def config_(recipe: str = typer.Option(..., "--recipe", "-r", help="Recipe name or YAML path."), data: Path = DATA,
+            model: str = MODEL, set_: list[str] = SET,
+            gpus: int = typer.Option(None, "--gpus", help="GPUs the run uses (default: what the recipe is sized for, else 1)."),
+            sharded: bool = typer.Option(None, "--sharded/--not-sharded", help="ZeRO-3/FSDP shards weights and optimizer "
+                                         "(default: the recipe's accelerate setting).")) -> None:
+    """Dry run: print the resolved config and what it implies (prompts per step, steps, checkpoints, memory
+    per GPU) without loading a model.
+
+    Example: swesrl train config --recipe qwen2.5-coder-7b-srl-lora-1gpu --data steps.parquet
+    """
+    from swesrl.training.plan import plan
+    from swesrl.training.recipes import RecipeError, build_config, config_yaml, load_recipe
+
+    try:
+        raw = load_recipe(recipe)
+        config = build_config(raw, set_, model=model, data=str(data) if data else None, output_dir="(dry run)")
+    except RecipeError as e:
+        raise typer.BadParameter(str(e)) from None
+    typer.echo(config_yaml(config).rstrip())
+    typer.echo("---")
+    gpus = gpus or int(raw.get("gpus", 1))
+    for line in plan(config, gpus, bool(raw.get("accelerate")) if sharded is None else sharded).lines():
+        typer.echo(line)
 
 
 @app.command()
