@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # typer vendors its own click (importing the real one would c
 COMMANDS = {
     "traj": ("traj", "app", "Expert trajectories: inspect, stats, convert, split into step examples."),
     "train": ("train", "app", "Train: SRL (GRPO + step reward + dynamic sampling), SFT baseline, RLVR."),
-    "model": ("model", "app", "Model utilities: tiny random-initialized Qwen2 models with a real tokenizer."),
+    "model": ("model", "app", "Model utilities: tiny random-initialized Qwen2 models; export a training run as a model folder."),
     "agent": ("agent", "app", "The agent: a model works on an issue inside a Docker sandbox."),
     "sandbox": ("sandbox", "app", "Docker sandbox: build and list images, open a shell in one, remove leftovers."),
     "eval": ("eval", "app", "SWE-bench evaluation: run predictions' patches against the tasks' tests in Docker."),

@@ -1,4 +1,4 @@
-"""`swesrl model ...`: make small random-init models for tests and smoke runs."""
+"""`swesrl model ...`: small random-init models for tests and smoke runs; export a run as a loadable model."""
 
 from __future__ import annotations
 
@@ -33,3 +33,22 @@ def init_tiny(
 
     cfg = AutoConfig.from_pretrained(path)
     typer.echo(f"wrote {path}: Qwen2 {cfg.num_hidden_layers} layers, hidden {cfg.hidden_size}, vocab {cfg.vocab_size}")
+
+
+@app.command("export")
+def export(
+    run: Path = typer.Argument(..., help="A run folder (its final weights) or one of its checkpoint-N folders."),
+    out: Path = typer.Option(..., "--output-dir", "-o", help="Folder to write the model (safetensors + tokenizer) to."),
+    merge: bool = typer.Option(False, "--merge", help="LoRA runs: fold the adapter into its base model's weights."),
+) -> None:
+    """Write a run as a Hugging Face model folder that from_pretrained, hf:PATH and `vllm serve` load.
+
+    Example: swesrl model export runs/srl-7b -o models/srl-7b --merge
+    """
+    from swesrl.training.export import ExportError, export_model
+
+    try:
+        done = export_model(run, out, merge=merge)
+    except ExportError as e:
+        raise typer.BadParameter(str(e), param_hint="RUN") from None
+    typer.echo(f"wrote {done.path}: {done.parameters:,} parameters" + (" (LoRA merged into its base)" if done.merged_lora else ""))
