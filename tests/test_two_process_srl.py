@@ -1,0 +1,82 @@
+"""Dynamic sampling with 2 processes (torchrun, gloo, the tiny model): whole groups on every rank, the
+same number of generation rounds on both when only one rank drops its groups, and no deadlock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("trl")
+
+SCRIPT = r'''
+import json, os, sys
+import torch
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from swesrl.training.config import SRLConfig
+from swesrl.training.srl_trainer import SRLTrainer
+
+model_dir, out = sys.argv[1], sys.argv[2]
+rank = int(os.environ["RANK"])
+seen_steps = set()
+
+def reward(prompts, completions, completion_ids, trainer_state, **kw):
+    """Rank 0's first round of every generation is flat (all its groups dropped); otherwise rewards vary."""
+    first = trainer_state.global_step not in seen_steps
+    seen_steps.add(trainer_state.global_step)
+    if rank == 0 and first:
+        return [0.5] * len(completion_ids)
+    return [float(sum(ids) % 7) for ids in completion_ids]
+
+config = SRLConfig(
+    output_dir=out, use_cpu=True, bf16=False, gradient_checkpointing=False, seed=0, num_generations=4,
+    per_device_train_batch_size=4, gradient_accumulation_steps=2, num_iterations=2, max_completion_length=4,
+    learning_rate=1e-2, max_steps=3, logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True,
+    max_refill_rounds=3, loss_type="grpo",
+)
+data = Dataset.from_list([{"prompt": [{"role": "user", "content": f"prompt {i}"}]} for i in range(16)])
+tok = AutoTokenizer.from_pretrained(model_dir)
+trainer = SRLTrainer(model=AutoModelForCausalLM.from_pretrained(model_dir), reward_funcs=[reward], args=config,
+                     train_dataset=data, processing_class=tok)
+rounds, micro = [], []
+generate = trainer._generate_and_score_completions
+def counted(inputs):
+    before = len(trainer._metrics["train"]["dynamic_sampling/rounds"])
+    out = generate(inputs)
+    rounds.append(trainer._metrics["train"]["dynamic_sampling/rounds"][before:])
+    return out
+trainer._generate_and_score_completions = counted
+loss = trainer.compute_loss
+def spy(model, inputs, *a, **k):
+    micro.append(tok.batch_decode(inputs["prompt_ids"], skip_special_tokens=True))
+    return loss(model, inputs, *a, **k)
+trainer.compute_loss = spy
+trainer.train()
+with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
+    json.dump({"rounds": rounds, "micro_batches": micro, "steps": trainer.state.global_step}, f)
+'''
+
+
+@pytest.mark.slow
+def test_two_processes_keep_whole_groups_and_equal_rounds(tmp_path):
+    from swesrl.training.tiny_model import init_tiny_model
+
+    model = init_tiny_model(tmp_path / "tiny")
+    script = tmp_path / "two_process_srl.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script), str(model), str(tmp_path)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)  # a deadlock ends here, loudly
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["steps"] == ranks[1]["steps"] == 3
+    assert ranks[0]["rounds"] == ranks[1]["rounds"]  # the same collective calls on both ranks
+    assert ranks[0]["rounds"] == [[2], [2]]  # 2 generations (num_iterations 2), each a refill for rank 0's flat round
+    for rank in ranks:
+        assert len(rank["micro_batches"]) == 3 * 2 * 1  # steps x accumulation (each micro-batch is one group)
+        for texts in rank["micro_batches"]:
+            assert len(texts) == 4 and len(set(texts)) == 1  # G=4 rollouts of one prompt, never split across ranks
