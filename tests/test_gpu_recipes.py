@@ -123,3 +123,30 @@ def test_a_gpu_recipe_on_this_cpu_stops_in_one_line_before_the_model_loads(tmp_p
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "bf16 is true but torch sees no CUDA device" in lines[0]
     assert "no-such-model" not in result.output  # stopped before loading it
+
+
+@pytest.mark.gpu
+def test_measured_peak_memory_stays_under_the_estimate(tmp_path):
+    """The estimate is meant as an upper bound: check it against a real run of a 0.5B-shaped model."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from swesrl.training.config import SRLConfig
+    from swesrl.training.memory import arch_of, estimate
+    from swesrl.training.srl_trainer import SRLTrainer
+    from swesrl.training.tiny_model import init_tiny_model
+
+    path = init_tiny_model(tmp_path / "m", preset="qwen2.5-0.5b")
+    config = SRLConfig(output_dir=str(tmp_path / "run"), bf16=True, gradient_checkpointing=True, num_generations=8,
+                       per_device_train_batch_size=8, gradient_accumulation_steps=2, max_completion_length=256,
+                       max_prompt_tokens=1024, learning_rate=1e-6, max_steps=2, save_strategy="no", report_to=[],
+                       loss_type="grpo", temperature=1.0)
+    prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": "word " * (200 + 40 * i)}]} for i in range(8)])
+    reward = lambda completion_ids, **kw: [float(sum(ids) % 7) for ids in completion_ids]  # noqa: E731
+    torch.cuda.reset_peak_memory_stats()
+    SRLTrainer(model=AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16), reward_funcs=[reward], args=config,
+               train_dataset=prompts, processing_class=AutoTokenizer.from_pretrained(path)).train()
+    measured = torch.cuda.max_memory_allocated() / 1e9
+    estimated = estimate(config, arch_of(str(path))).peak_gb
+    assert measured < estimated, (measured, estimated)
