@@ -18,6 +18,7 @@ class Plan:
     gpus: int
     prompts_per_step: float
     rows_per_micro_batch: int
+    unit: str  # what a step counts: prompts (GRPO) or examples (SFT)
     examples: int | None
     steps_per_epoch: int | None
     total_steps: int | None
@@ -29,7 +30,7 @@ class Plan:
         out = [
             f"GPUs: {self.gpus}",
             f"rows per micro-batch: {self.rows_per_micro_batch}",
-            f"prompts per optimizer step: {self.prompts_per_step:g}",
+            f"{self.unit} per optimizer step: {self.prompts_per_step:g}",
             f"training examples: {self.examples if self.examples is not None else '? (pass --data)'}",
         ]
         if self.steps_per_epoch is not None:
@@ -79,4 +80,5 @@ def plan(config, gpus: int = 1, sharded: bool = False) -> Plan:
     kept = "all" if not limit else f"the {limit} newest" + (" and the best by validation" if config.val_data else "")
     arch = arch_of(config.model) if config.model else None
     memory = estimate(config, arch, gpus, sharded) if arch else None
-    return Plan(gpus, prompts, rows, examples, per_epoch, total, written, kept, memory)
+    unit = "prompts" if hasattr(config, "num_generations") else "examples"
+    return Plan(gpus, prompts, rows, unit, examples, per_epoch, total, written, kept, memory)
