@@ -114,10 +114,7 @@ def estimate(config, arch: Arch, world_size: int = 1, sharded: bool = False) -> 
     n = world_size if sharded else 1
     p, h, i, kv, L = arch.params, arch.hidden, arch.intermediate, arch.kv_dim, arch.layers
     weights = 2 * p / n + (2 * 2 * arch.layer_params if sharded else 0)
-    if config.use_peft:
-        state = 16 * lora_params(arch, config.lora_r, list(config.lora_target_modules))
-    else:
-        state = 16 * p / n
+    state = 16 * lora_params(arch, config.lora_r, list(config.lora_target_modules)) if config.use_peft else 16 * p / n
     layer = (6 * h + 2 * kv + 4 * i) * 2 + ((6 * h + i) * 2 if config.use_peft and config.lora_dropout else 0)
     kept = 2 * h * L if config.gradient_checkpointing else layer * L
     terms = {

@@ -26,7 +26,7 @@ def shuffle_groups(batch: dict, num_generations: int) -> dict:
     order = (torch.randperm(groups)[:, None] * num_generations + torch.arange(num_generations)).flatten()
     if rows % num_generations:  # not whole groups (never from a generation batch): keep the rest in place
         order = torch.cat([order, torch.arange(groups * num_generations, rows)])
-    out = {}
+    out: dict = {}
     for key, value in batch.items():
         if isinstance(value, torch.Tensor) and value.ndim >= 1:
             out[key] = value[order.to(value.device)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def _plain(config) -> dict[str, Any]:
 
 
 def resume_setup(run_dir: str | Path, method: str, recipe: str | None, overrides: list[str],
-                 allow_changes: list[str] = (), **fields: Any) -> ResumeSetup:
+                 allow_changes: Sequence[str] = (), **fields: Any) -> ResumeSetup:
     """The config to resume ``run_dir`` with: its saved config, plus the changes ``allow_changes`` names.
 
     ``recipe``/``fields``/``overrides`` are what the user passed again (None: not given); any value

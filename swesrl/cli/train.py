@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -26,7 +27,7 @@ OVERWRITE = typer.Option(False, "--overwrite", help="Start over in a run directo
 
 
 def _run(method: str, recipe: str | None, data: Path | None, val_data: Path | None, model: str | None, output_dir: Path,
-         overrides: list[str], resume: str | None, allow: list[str] = (), overwrite: bool = False, **fields: str | None) -> None:
+         overrides: list[str], resume: str | None, allow: Sequence[str] = (), overwrite: bool = False, **fields: str | None) -> None:
     require("torch", "training")
     require("trl", "training", extra="train")
     if method == "rlvr":
