@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from swesrl.errors import SwesrlError
 
-class ExportError(ValueError):
+
+class ExportError(SwesrlError):
     """The source holds no loadable weights, or needs an option; the message says which."""
+
+    exit_code = 2
 
 
 @dataclass

@@ -9,9 +9,13 @@ from __future__ import annotations
 import importlib.util
 import os
 
+from swesrl.errors import SwesrlError
 
-class PreflightError(RuntimeError):
+
+class PreflightError(SwesrlError):
     """The recipe needs something this machine lacks; the message says what and how to proceed."""
+
+    exit_code = 2
 
 
 def _installed(module: str) -> bool:

@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from swesrl.errors import SwesrlError
+
 from .recipes import build_config, config_yaml
 
 CONFIG_FILE = "config.yaml"
@@ -36,8 +38,10 @@ RESUMABLE = frozenset({
 })
 
 
-class ResumeError(ValueError):
+class ResumeError(SwesrlError):
     """A resume that would not continue the same run; the message names the fields and what to do."""
+
+    exit_code = 2
 
 
 @dataclass

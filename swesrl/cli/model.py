@@ -45,10 +45,7 @@ def export(
 
     Example: swesrl model export runs/srl-7b -o models/srl-7b --merge
     """
-    from swesrl.training.export import ExportError, export_model
+    from swesrl.training.export import export_model
 
-    try:
-        done = export_model(run, out, merge=merge)
-    except ExportError as e:
-        raise typer.BadParameter(str(e), param_hint="RUN") from None
+    done = export_model(run, out, merge=merge)  # an ExportError prints as one line
     typer.echo(f"wrote {done.path}: {done.parameters:,} parameters" + (" (LoRA merged into its base)" if done.merged_lora else ""))

@@ -32,9 +32,8 @@ def _run(method: str, recipe: str | None, data: Path | None, val_data: Path | No
     require("trl", "training", extra="train")
     if method == "rlvr":
         require("swebench", "the RLVR reward (tests graded in Docker)", extra="eval")
-    from swesrl.training.preflight import PreflightError
     from swesrl.training.recipes import RecipeError, build_config
-    from swesrl.training.resume import ResumeError, resume_setup
+    from swesrl.training.resume import resume_setup
     from swesrl.training.run import train
 
     fields = dict(fields, model=model, output_dir=str(output_dir), data=str(data) if data else None,
@@ -64,9 +63,6 @@ def _run(method: str, recipe: str | None, data: Path | None, val_data: Path | No
             result = train(config, resume=resume, overwrite=overwrite, changes=changes)
     except RecipeError as e:
         raise typer.BadParameter(str(e)) from None
-    except (PreflightError, ResumeError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
     typer.echo(f"done: {result.global_step} steps in {result.output_dir}" + (f", best checkpoint {result.best_checkpoint}" if result.best_checkpoint else ""))
 
 
