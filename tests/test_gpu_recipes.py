@@ -150,3 +150,18 @@ def test_measured_peak_memory_stays_under_the_estimate(tmp_path):
     measured = torch.cuda.max_memory_allocated() / 1e9
     estimated = estimate(config, arch_of(str(path))).peak_gb
     assert measured < estimated, (measured, estimated)
+
+
+def test_deepspeed_from_accelerate_launch_is_checked_before_loading(monkeypatch):
+    import importlib.util
+
+    from swesrl.training.preflight import machine_problems
+    from swesrl.training.recipes import build_config
+
+    config = build_config("tiny-cpu", output_dir="x")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "deepspeed" else real(name, *a))
+    assert machine_problems(config) == []
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")  # what `accelerate launch --config_file zero3.yaml` sets
+    [problem] = machine_problems(config)
+    assert "DeepSpeed is requested" in problem and "swesrl[deepspeed]" in problem
