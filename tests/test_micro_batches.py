@@ -70,6 +70,7 @@ def test_each_micro_batch_is_one_whole_group_without_pad_columns(tiny, tmp_path)
     assert shares and all(0 < s <= 1 for s in shares)
 
 
+@pytest.mark.slow
 def test_refill_rounds_generate_only_the_missing_groups(tiny, tmp_path):
     trainer = _trainer(tiny, tmp_path, max_steps=6)  # half the prompts give flat rewards: groups get dropped
     trainer.train()

@@ -32,6 +32,7 @@ def swesrl(*args: str):
     return CliRunner().invoke(app, ["train", "srl", *args])
 
 
+@pytest.mark.slow
 def test_resume_reads_the_saved_config_and_refuses_changes_by_name(tmp_path):
     from swesrl.training.tiny_model import init_tiny_model
 
