@@ -3,7 +3,8 @@
 bundled expert runs -> step examples -> tiny model -> SFT warm start -> SRL -> the trained agent and the
 expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
 its own process, printed before it runs, so the quickstart is also the tutorial. Stages whose output is
-already there are kept (training) or resume by themselves (evaluation): running it again is cheap.
+already there are kept, an interrupted training stage continues from its last checkpoint (--resume auto)
+and evaluations resume by themselves: running it again is cheap.
 """
 
 from __future__ import annotations
@@ -49,10 +50,12 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
         Stage("a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
               ["model", "init-tiny", str(tiny), "--corpus", str(steps)], lambda: (tiny / "config.json").is_file()),
         Stage("SFT warm start (teaches the answer format)",
-              ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft)],
+              ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft),
+               "--resume", "auto"],
               trained(sft)),
         Stage("SRL: GRPO with the step reward and dynamic sampling",
-              ["train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl)],
+              ["train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl),
+               "--resume", "auto"],
               trained(srl)),
         Stage("the expert replay on the bundled tasks, evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", "replay", "--run-id", "replay",
