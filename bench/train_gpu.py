@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(1)  # a tiny model: syncing threads costs more than its matrix products
     args.out.mkdir(parents=True, exist_ok=True)
     model_path = make_model(args.out / ("tiny" if args.dry_run else "qwen2.5-0.5b-random"), args.dry_run)
-    data = step_examples(args.out, 8 if args.dry_run else args.examples, model_path, 256 if args.dry_run else 4096)
+    data = step_examples(args.out, 8 if args.dry_run else args.examples, model_path, 768 if args.dry_run else 4096)
     backends = ["transformers"] + (["vllm"] if not args.dry_run and importlib.util.find_spec("vllm") else [])
     report = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
               "torch": torch.__version__, "steps": steps, "examples": len(data), "runs": []}
