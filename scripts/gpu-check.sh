@@ -60,14 +60,16 @@ if missing:
              "machine (name these packages), then carry .carry/wheels")
 PYEOF
 
+# only the files that hold gpu tests: collecting the rest would import Docker's and SWE-bench's clients
+mapfile -t gpu_tests < <(grep -l "pytest.mark.gpu" tests/test_*.py)
+
 if [[ "${1:-}" == "--dry-run" ]]; then
+  "$PY" -m pytest -m gpu -q -p no:cacheprovider --collect-only "${gpu_tests[@]}" >/dev/null
   "$PY" bench/train_gpu.py --dry-run --out "$OUT"
   exit 0
 fi
 "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: use --dry-run'; print('[gpu-check]', torch.cuda.get_device_name(), 'torch', torch.__version__)"
 echo "[gpu-check] gpu-marked tests"
-# only the files that hold gpu tests: collecting the rest would import Docker's and SWE-bench's clients
-mapfile -t gpu_tests < <(grep -l "pytest.mark.gpu" tests/test_*.py)
 timeout 240 "$PY" -m pytest -m gpu -q -p no:cacheprovider "${gpu_tests[@]}"
 echo "[gpu-check] bench/train_gpu.py"
 timeout 300 "$PY" bench/train_gpu.py --out "$OUT"
