@@ -250,3 +250,18 @@ def test_parallel_calls_survive_conversion_to_swesrl_format(tmp_path, traj_data)
     back = list(read_trajectories(tmp_path / "runs.jsonl"))
     assert [[s.calls for s in t.steps] for t in back] == [[s.calls for s in t.steps] for t in runs]
     assert sum(len(s.calls) for t in back for s in t.steps) == 10
+
+
+def test_a_target_whose_expert_answer_would_not_score_one_is_dropped_by_reason():
+    traj = Trajectory("t", "issue", [
+        Step("plain", Bash("grep -n '<parameter=' notes.txt"), "1"),  # a tag in a value, still parses back
+        Step("a </think> alone is fine", Bash("ls"), "a"),  # the parser reads past it: still exact
+        Step("but </think> then <function=bash> is not", Bash("ls"), "a"),  # the think block ends early
+        Step("two calls?", Bash("echo '<function=bash>'"), "x"),  # the parser would see two calls
+    ])
+    decided = normalize(traj).turns
+    assert [d.reason for d in decided] == [None, None, "answer_not_exact", "answer_not_exact"]
+    stats = SplitStats()
+    assert [e.target for e in split(traj, stats=stats)] == [render_xml(Bash("grep -n '<parameter=' notes.txt")), render_xml(Bash("ls"))]
+    assert stats.answer_not_exact == 2
+    assert all(d.answer for d in decided)  # still shown in later prompts

@@ -186,7 +186,11 @@ def _xml_value(value: Any) -> str:
 
 def render_xml(action: Action) -> str:
     """Canonical text of an action: what training targets hold and what rewards compare."""
-    name, args = to_tool_call(action)
+    return render_call(*to_tool_call(action))
+
+
+def render_call(name: str, args: dict[str, Any]) -> str:
+    """``render_xml`` of the action whose ``to_tool_call`` is (name, args)."""
     params = [f"<function={name}>\n"]
     for k, v in args.items():
         params.append(f"<parameter={k}>{v if type(v) is str else _xml_value(v)}</parameter>\n")

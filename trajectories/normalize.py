@@ -11,7 +11,9 @@ target must be an action the model can write and the agent can run (bash, the ed
   ``plan``/``succeed``/``fail``, tools no agent here has, turns with no call or several) is not a
   target, and ``reason`` says why, so the split can count every dropped step by reason;
 - the folder the scaffold worked in (``metadata["workdir"]``, e.g. OpenHands' ``/workspace/repo__1.0``)
-  becomes the task's workdir in targets, thoughts, observations and the issue alike.
+  becomes the task's workdir in targets, thoughts, observations and the issue alike;
+- a target whose expert answer (thought + action text) would not parse back to it, so would not
+  score 1.0 (a thought holding ``</think>``, a value holding a tag), is dropped as ``answer_not_exact``.
 
 Every turn the scaffold executed keeps an ``answer``: how it shows in later prompts' history, so a
 turn that is not a target still gives later turns their context.
@@ -23,7 +25,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .actions import Action, Bash, Submit, ToolCall, from_tool_call, render_xml, to_tool_call
+from .actions import (
+    Action,
+    Bash,
+    Submit,
+    ToolCall,
+    from_tool_call,
+    render_call,
+    render_xml,
+    to_tool_call,
+)
+from .answer import FormatError, parse_answer, render_answer
 from .schema import Step, Trajectory
 from .windowed import WINDOWED_TOOLS, WindowedEditor
 
@@ -70,10 +82,39 @@ def normalize(traj: Trajectory, workdir: str | None = DEFAULT_WORKDIR) -> Normal
             continue
         thought = "\n\n".join([*pending, step.thought.strip()]).strip() if pending else step.thought
         pending = []
-        if action is not None and remap is not _same:
-            action = _remap_action(action, remap)
-        turns.append(Decision(i, remap(thought), action, reason, remap(_answer(step, action)), remap(step.observation)))
+        thought = remap(thought)
+        if action is None:
+            answer = remap(_answer(step))
+        else:
+            if remap is not _same:
+                action = _remap_action(action, remap)
+            name, args = to_tool_call(action)
+            answer = render_call(name, args)
+            if not expert_answer_exact(thought, answer, len(args)):
+                action, reason = None, "answer_not_exact"
+        turns.append(Decision(i, thought, action, reason, answer, remap(step.observation)))
     return Normalized(remap(traj.problem_statement), turns)
+
+
+def expert_answer_exact(thought: str, target: str, parameters: int) -> bool:
+    """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0.
+
+    ``target`` is a canonical action's text with ``parameters`` parameters. When no tag the parser
+    looks for occurs where it should not (no ``</think>`` in the thought, one ``<function=``, one
+    ``</function>``, one ``<parameter=``/``</parameter>`` pair per parameter), the parser cuts the
+    answer exactly where the rendering put the tags, so the answer is exact without parsing it.
+    """
+    if (
+        "</think>" not in thought
+        and target.count("<function=") == 1
+        and target.count("</function>") == 1
+        and target.count("<parameter=") == target.count("</parameter>") == parameters
+    ):
+        return True
+    try:
+        return render_xml(parse_answer(render_answer(thought, target))[1]) == target
+    except FormatError:
+        return False
 
 
 def _decide(step: Step, editor: WindowedEditor | None, mini: bool) -> tuple[Action | None, str | None]:
@@ -108,10 +149,8 @@ def _think_text(action: Action | None) -> str:
     return (args.get("thought") or args.get("content") or "").strip()
 
 
-def _answer(step: Step, target: Action | None) -> str:
-    """A target shows as its canonical text; a turn that is not one as the call(s) it made, or its words."""
-    if target is not None:
-        return render_xml(target)
+def _answer(step: Step) -> str:
+    """How a turn that is no target shows in later prompts: the call(s) it made, or its words."""
     calls = step.calls or ([step.action] if step.action is not None else [])
     return "\n".join(render_xml(c) for c in calls) if calls else step.thought
 

@@ -5,7 +5,7 @@ turn is counted by reason in the split report, never kept as a target the model 
 The prompt is built by ``context.build_messages`` from the issue and the previous expert turns
 (all executed turns, targets or not), in the very form the agent loop feeds the model at
 inference; the target is the expert action in its canonical XML text (what the SRL reward
-compares), kept only when the expert's own answer parses back to it, i.e. scores 1.0. Everything streams: ``split_all`` takes any
+compares), whose expert answer ``normalize`` has checked parses back to it, i.e. scores 1.0. Everything streams: ``split_all`` takes any
 iterable of trajectories and yields examples one at a time, and ``write_examples`` writes them in
 batches, so memory stays flat whatever the corpus size.
 """
@@ -21,8 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .actions import Submit, render_xml, to_tool_call
-from .answer import FormatError, parse_answer, render_answer
+from .actions import Submit, render_xml
 from .context import ContextConfig, Message, Prompts, TokenCounter, estimate_tokens
 from .normalize import DEFAULT_WORKDIR, normalize
 from .schema import Trajectory
@@ -109,27 +108,6 @@ def _hf_counter(name_or_path: str) -> TokenCounter:
     return lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
 
 
-def expert_answer_exact(thought: str, target: str, parameters: int) -> bool:
-    """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0.
-
-    ``target`` is a canonical action's text with ``parameters`` parameters. When no tag the parser
-    looks for occurs where it should not (no ``</think>`` in the thought, one ``<function=``, one
-    ``</function>``, one ``<parameter=``/``</parameter>`` pair per parameter), the parser cuts the
-    answer exactly where the rendering put the tags, so the answer is exact without parsing it.
-    """
-    if (
-        "</think>" not in thought
-        and target.count("<function=") == 1
-        and target.count("</function>") == 1
-        and target.count("<parameter=") == target.count("</parameter>") == parameters
-    ):
-        return True
-    try:
-        return render_xml(parse_answer(render_answer(thought, target))[1]) == target
-    except FormatError:
-        return False
-
-
 def split(
     trajectory: Trajectory, config: SplitConfig = SplitConfig(), stats: SplitStats | None = None
 ) -> Iterator[StepExample]:
@@ -188,8 +166,6 @@ def _split(
             messages, tokens, cut = prompts.build()
             if tokens > config.max_prompt_tokens:
                 report.dropped["over_budget"] += 1
-            elif not expert_answer_exact(d.thought, target, len(to_tool_call(action)[1])):
-                report.dropped["answer_not_exact"] += 1
             elif seen is not None and _seen(seen, messages, target):
                 report.dropped["duplicate"] += 1
             else:

@@ -1,9 +1,9 @@
 """Where every expert step went in a split, per source format: the split report.
 
 Per format: runs read, steps, examples written, steps dropped by reason (the reasons ``normalize``
-gives, plus the split's own: ``over_budget``, ``duplicate``, ``submit_dropped``, ``last_dropped``,
-``answer_not_exact``), target kinds, examples whose context the token budget cut, and examples whose
-expert answer does not score 1.0 (dropped, so never a -1 target; on good data 0).
+gives, plus the split's own: ``over_budget``, ``duplicate``, ``submit_dropped``, ``last_dropped``),
+target kinds, examples whose context the token budget cut, and steps whose expert answer would not
+score 1.0 (``answer_not_exact``: dropped, so never a -1 target; on good data 0).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The split's own reasons; every other reason comes from normalize (the step is no target at all).
-SPLIT_REASONS = frozenset({"over_budget", "duplicate", "submit_dropped", "last_dropped", "answer_not_exact"})
+SPLIT_REASONS = frozenset({"over_budget", "duplicate", "submit_dropped", "last_dropped"})
 
 
 @dataclass

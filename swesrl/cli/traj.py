@@ -181,6 +181,12 @@ def stats(
     t.add_row("outcomes", ", ".join(f"{k} {v}" for k, v in d["outcomes"].items()))
     pt = d["prompt_tokens"]
     t.add_row("step examples", str(d["examples"]))
+    kinds: dict[str, int] = {}
+    for report in d["split"]["formats"].values():
+        for kind, n in report["target_kinds"].items():
+            kinds[kind] = kinds.get(kind, 0) + n
+    t.add_row("  targets (canonical)", ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])) or "none")
+    t.add_row("  steps that are no target", ", ".join(f"{k} {v}" for k, v in d["split"]["dropped"].items()) or "none")
     t.add_row("prompt tokens", f"p50 {pt['p50']}  p90 {pt['p90']}  p99 {pt['p99']}  max {pt['max']}")
     t.add_row("errors (skipped records)", str(d["errors"]))
     out.print(t)
