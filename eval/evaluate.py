@@ -18,11 +18,11 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,10 +187,11 @@ class Report:
 
 class _Watchdog:
     """Host-side instance budget: a container still running past its deadline is removed, which ends
-    the command waiting on it. The sandbox's own per-command deadlines do the same one level down."""
+    the command waiting on it. The sandbox's own per-command deadlines do the same one level down.
+    A worker that still has not returned `grace` seconds after that is abandoned (`overdue`)."""
 
-    def __init__(self, budget: float, grace: float = 30.0):
-        self.budget, self.grace = budget, grace
+    def __init__(self, budget: float):
+        self.budget, self.grace = budget, min(30.0, budget)
         self.live: dict[str, tuple[Sandbox, float]] = {}
         self.lock = threading.Lock()
 
@@ -204,13 +205,61 @@ class _Watchdog:
 
         return track
 
-    def check(self) -> None:
+    def check(self) -> list[str]:
+        """Remove overdue containers; return the instances whose worker is still stuck after that."""
         now = time.monotonic()
         with self.lock:
-            overdue = [(iid, sb) for iid, (sb, end) in self.live.items() if now > end]
-        for _iid, sb in overdue:
+            overdue = [(iid, sb, end) for iid, (sb, end) in self.live.items() if now > end]
+        stuck = []
+        for iid, sb, end in overdue:
             with contextlib.suppress(Exception):  # already gone is fine
                 sb.close()
+            if now > end + self.grace:
+                stuck.append(iid)
+                with self.lock:
+                    self.live.pop(iid, None)
+        return stuck
+
+
+def _run_workers(jobs: list[tuple[Task, Prediction]], one: Callable[[Task, Prediction], InstanceResult], workers: int,
+                 watchdog: _Watchdog, abandon: Callable[[Task, Prediction], InstanceResult | None]) -> Iterator[InstanceResult]:
+    """Results as workers finish. Daemon threads, not a pool: a pool joins its threads at exit, so one
+    worker stuck past every deadline would hang the process; here it is abandoned (its instance gets
+    `abandon`'s result) and a fresh thread takes its place."""
+    todo: queue.SimpleQueue[tuple[Task, Prediction]] = queue.SimpleQueue()
+    done: queue.SimpleQueue[InstanceResult] = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    by_id = {t.instance_id: (t, p) for t, p in jobs}
+
+    def work() -> None:
+        while True:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            done.put(one(*job))
+
+    def start() -> None:
+        threading.Thread(target=work, name="swesrl-eval", daemon=True).start()
+
+    for _ in range(min(max(1, workers), len(jobs))):
+        start()
+    left = set(by_id)
+    while left:
+        try:
+            r: InstanceResult | None = done.get(timeout=5.0)
+        except queue.Empty:
+            r = None
+        if r is not None and r.instance_id in left:
+            left.discard(r.instance_id)
+            yield r
+        for iid in watchdog.check():
+            gone = abandon(*by_id[iid])
+            if gone is not None and iid in left:
+                left.discard(iid)
+                yield gone
+                start()
 
 
 def _match(
@@ -298,6 +347,10 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
 
     watchdog = _Watchdog(options.timeouts.instance)
 
+    abandoned: set[str] = set()
+    finished: set[str] = set()
+    write_lock = threading.Lock()
+
     def one(task: Task, pred: Prediction) -> InstanceResult:
         if pred.invalid is not None:
             r = InstanceResult(task.instance_id, PATCH_FAILED, f"{pred.where}: {pred.invalid}", pred.model_name_or_path,
@@ -310,20 +363,27 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
             except Exception as e:  # a bug must not cost the batch: record it against the instance
                 r = InstanceResult(task.instance_id, ERROR, f"evaluator: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}",
                                    pred.model_name_or_path, provenance(task, pred.model_patch, options))
-        write_result(run_dir, r, pred.model_patch)
+        with write_lock:
+            if task.instance_id not in abandoned:  # a late worker must not overwrite what the batch reported
+                write_result(run_dir, r, pred.model_patch)
+                finished.add(task.instance_id)
         return r
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="swesrl-eval") as pool:
-        pending: dict[Future, str] = {pool.submit(one, t, p): t.instance_id for t, p in todo}
-        while pending:
-            done, _ = wait(pending, timeout=5.0, return_when=FIRST_COMPLETED)
-            watchdog.check()
-            for fut in done:
-                iid = pending.pop(fut)
-                r = fut.result()
-                results[iid] = r
-                if on_result:
-                    on_result(r, False)
+    def abandon(task: Task, pred: Prediction) -> InstanceResult | None:
+        with write_lock:
+            if task.instance_id in finished:
+                return None  # it finished meanwhile: its own result is on its way
+            abandoned.add(task.instance_id)
+            r = InstanceResult(task.instance_id, ERROR, "evaluator: the worker did not return after its container was "
+                               "removed at the instance deadline; abandoned", pred.model_name_or_path,
+                               provenance(task, pred.model_patch, options))
+            write_result(run_dir, r, pred.model_patch)
+            return r
+
+    for r in _run_workers(todo, one, workers, watchdog, abandon):
+        results[r.instance_id] = r
+        if on_result:
+            on_result(r, False)
 
     summary = build_report([t.instance_id for t in tasks], [p.instance_id for _, p in pairs], results, errors, run_id, run_dir)
     path = run_dir / "report.json"

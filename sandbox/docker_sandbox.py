@@ -14,6 +14,7 @@ import atexit
 import collections
 import contextlib
 import re
+import signal
 import socket
 import struct
 import threading
@@ -36,8 +37,7 @@ _TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
 # Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
 _REAP_AFTER = '"$@"; rc=$?; kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit $rc'
 _SOFT_GRACE = 2.0  # after N + this, the in-container timeout has failed to end the output: kill all
-_HARD_GRACE = 30.0  # after N + this, nothing inside answers: restart the container
-_MAX_STREAMED = 1 << 30  # a runaway writer gets killed after this many bytes, even before its timeout
+_KILL_GRACE = 20.0  # after a kill, this long for the stream to end; then nothing inside answers: restart
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Limits:
     cpus: float = 1.0
     pids: int = 512
     output_bytes: int = 1_000_000  # per command; head and tail are kept around a marker
+    stream_bytes: int = 256_000_000  # a command printing more than this is killed (read, not kept, up to then)
     file_size: int = 1 << 30  # RLIMIT_FSIZE for every process: one runaway file cannot fill the disk
     tmp_size: str = "512m"  # /tmp is a tmpfs of this size (it counts against `memory`)
 
@@ -100,14 +101,35 @@ def _name_part(s: str) -> str:
 
 _live: dict[str, DockerSandbox] = {}  # id -> sandbox, closed at interpreter exit if still open
 _live_lock = threading.Lock()
+_exiting = threading.Event()  # set at exit: a worker thread still starting a container removes it at once
 
 
 @atexit.register
 def _close_all() -> None:
+    _exiting.set()
     with _live_lock:
         boxes = list(_live.values())
     for box in boxes:
         box.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
+
+
+def handle_termination() -> None:
+    """SIGTERM and SIGHUP (what `timeout`, schedulers, Ray and a closed terminal send) end the process
+    the way Ctrl-C does, through every `finally` and atexit, so its containers are removed. Their
+    default action kills the process with no cleanup at all. A handler someone else installed is kept;
+    only the main thread can install handlers, so this runs at import and again at each sandbox start."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, _interrupt)
+
+
+handle_termination()
 
 
 class DockerSandbox:
@@ -133,6 +155,7 @@ class DockerSandbox:
         self.workdir = workdir
         self.container_id: str | None = None
         self.restarts = 0
+        handle_termination()
         self._client = docker.from_env(timeout=start_timeout)
         self._api = self._client.api
         name = f"swesrl-{_name_part(run_id)}-{_name_part(instance_id)}-{uuid.uuid4().hex[:8]}"
@@ -157,6 +180,8 @@ class DockerSandbox:
             self.container_id = container.id
             with _live_lock:
                 _live[container.id] = self
+            if _exiting.is_set():
+                raise RuntimeError("the process is exiting: no new containers")
             container.start()
         except docker.errors.ImageNotFound as e:
             self._client.close()
@@ -296,33 +321,34 @@ class DockerSandbox:
         out, err = _Output(cap), _Output(10_000)
         timed_out = killed = restarted = False
         note = ""
+        deadline = start + timeout + _SOFT_GRACE
         try:
             if stdin is not None:
+                raw.settimeout(max(0.1, deadline - time.monotonic()))
                 raw.sendall(stdin)
                 raw.shutdown(socket.SHUT_WR)
-            soft = start + timeout + _SOFT_GRACE
-            hard = start + timeout + _HARD_GRACE
             while True:
                 try:
-                    frame = _read_frame(raw, hard if killed else soft)
+                    frame = _read_frame(raw, deadline)
                 except TimeoutError:
                     timed_out = True
                     if killed or not self._kill_all():
                         restarted = True
                         break
-                    killed = True
+                    killed, deadline = True, time.monotonic() + _KILL_GRACE
                     continue
                 if frame is None:
                     break
                 stream, data = frame
                 (out if stream == 1 else err).add(data)
-                if out.total > _MAX_STREAMED and not killed:
-                    timed_out = True
-                    note = f"\n[sandbox: killed after {out.total} bytes of output]\n"
+                if cap is not None and out.total > self.limits.stream_bytes and not killed:
+                    # Stopped, not timed out: the command ran away. Keep draining (and discarding) until
+                    # the kill lands, so the daemon is never left blocked writing to an unread stream.
+                    note = f"\n[sandbox: command killed after printing more than {self.limits.stream_bytes} bytes]\n"
                     if not self._kill_all():
                         restarted = True
                         break
-                    killed = True
+                    killed, deadline = True, time.monotonic() + _KILL_GRACE
         finally:
             raw.close()
         errtext = err.bytes().decode("utf-8", errors="replace")
@@ -347,7 +373,9 @@ class DockerSandbox:
         for _ in range(5):
             try:
                 exec_id = self._api.exec_create(self._cid, ["sh", "-c", "kill -9 -1"], workdir="/")["Id"]
-                self._api.exec_start(exec_id)
+                # Detached: an attached start waits on the daemon with no deadline, and the daemon may be
+                # blocked writing the killed command's output to us; the caller keeps draining that stream.
+                self._api.exec_start(exec_id, detach=True)
                 return True
             except docker.errors.APIError:
                 time.sleep(0.5)  # e.g. the pids limit is full for a moment

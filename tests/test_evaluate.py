@@ -299,3 +299,66 @@ def test_prune_instance_drops_the_runs_instance_images_only(real, tmp_path):
     assert rep.summary["unresolved_ids"] == [MM] and image.startswith("swesrl/instance:")
     assert not image_exists(image)
     assert image_exists(other)  # other instance images stay
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_worker_stuck_past_its_deadline_is_abandoned_as_an_error(real, tmp_path, monkeypatch):
+    """A Docker call that never returns (injected: patch application blocks until released) cannot hold
+    the batch: the container is removed at the instance deadline, the worker abandoned after a grace,
+    the instance recorded as an infrastructure error, and the other instance still graded."""
+    import threading
+
+    from swesrl.eval import evaluate
+    from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_predictions
+
+    tasks, options = real
+    release = threading.Event()
+    real_apply = evaluate.DockerSandbox.apply_patch
+
+    def stuck_apply(sb, patch, timeout=120):
+        if "nothing fixed here" in patch:
+            release.wait()
+        return real_apply(sb, patch, timeout)
+
+    monkeypatch.setattr(evaluate.DockerSandbox, "apply_patch", stuck_apply)
+    tight = EvalOptions(repos_dir=options.repos_dir, timeouts=Timeouts(start=30, command=30, instance=3))
+    t0 = time.monotonic()
+    try:
+        rep = evaluate_predictions([tasks[MM], tasks[PD]], _preds((MM, NOOP_PATCH), (PD, "")), "t-stuck", workers=2,
+                                   runs_dir=tmp_path, options=tight)
+    finally:
+        release.set()
+    assert time.monotonic() - t0 < 40
+    assert rep.summary["error_ids"] == [MM] and "abandoned" in rep.results[MM].reason
+    assert rep.summary["empty_patch_ids"] == [PD]
+    time.sleep(1)  # the released worker finishes late: it must not overwrite the reported result
+    assert "abandoned" in read_result(tmp_path / "t-stuck", MM).reason
+    assert _run_containers("t-stuck") == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_sigterm_mid_batch_leaves_no_container(real, swebench_data, tmp_path):
+    """What `timeout`, a scheduler or Ray sends: handled like Ctrl-C, the running containers are removed."""
+    tasks, _ = real
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"instance_id": iid, "model_name_or_path": "m", "model_patch": tasks[iid].patch}) + "\n"
+                             for iid in (PD, MM)))
+    run = f"t-term-{os.getpid()}"
+    cmd = [sys.executable, "-c", "from swesrl.cli import main; main()", "eval", "patches", "--tasks", str(swebench_data / "instances.jsonl"),
+           "--predictions", str(preds), "--run-id", run, "--runs-dir", str(tmp_path), "--repos-dir", str(swebench_data / "repos"),
+           "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not _run_containers(run) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _run_containers(run), "the evaluator never started a container"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert _run_containers(run) == [], err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
