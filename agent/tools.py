@@ -12,7 +12,7 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 
-from swesrl.sandbox.base import Sandbox
+from swesrl.sandbox.base import FileTooLargeError, Sandbox
 from swesrl.trajectories.actions import (
     Action,
     Bash,
@@ -26,10 +26,15 @@ from swesrl.trajectories.actions import (
 )
 
 SNIPPET_LINES = 4  # context shown around an edit, as SWE-agent's editor does
+LARGE_FILE_LINES = 2000  # a file too large for the editor is viewed this many lines at a time
 
 
 class ToolError(Exception):
     """The action was well formed but could not be carried out; the message becomes the observation."""
+
+
+class _TooLarge(ToolError):
+    """The file is too large to read into the host; `view` shows it in parts instead."""
 
 
 @dataclass
@@ -87,6 +92,8 @@ def _read(sandbox: Sandbox, path: str) -> str | None:
         return None
     except IsADirectoryError:
         raise ToolError(f"{path} is a directory; this command needs a file") from None
+    except FileTooLargeError as e:
+        raise _TooLarge(f"{e}; view it in parts (view_range) or edit it with bash (sed, python)") from None
     except OSError as e:  # permissions, a dangling link: the model can try another path
         raise ToolError(str(e)) from None
 
@@ -112,6 +119,8 @@ def numbered(lines: list[str], first_line: int = 1) -> str:
 def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeout: float) -> str:
     try:
         text = _require_file(sandbox, path)
+    except _TooLarge:
+        return view_large(sandbox, path, view_range, timeout)
     except ToolError:
         if sandbox.exec(f"test -d {shlex.quote(path)}", timeout=timeout).exit_code != 0:
             raise
@@ -131,6 +140,23 @@ def view(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeou
             raise ToolError(f"view_range end {last} must be -1 or within [{first}, {len(lines)}]")
     body = numbered(lines[first - 1 : last], first)
     return f"Here's the result of running `cat -n` on {path}:\n{body}"
+
+
+def view_large(sandbox: Sandbox, path: str, view_range: tuple[int, int] | None, timeout: float) -> str:
+    """A file too large to read into the host: the lines asked for (at most LARGE_FILE_LINES) are
+    numbered inside the sandbox, and the command's output cap bounds what comes back."""
+    first, last = view_range or (1, LARGE_FILE_LINES)
+    if first < 1 or (last != -1 and last < first):
+        raise ToolError(f"view_range {[first, last]} is not a valid range")
+    shown_last = first + LARGE_FILE_LINES - 1 if last == -1 else min(last, first + LARGE_FILE_LINES - 1)
+    awk = f"NR>={first} && NR<={shown_last} {{printf \"%6d\\t%s\\n\", NR, $0}} NR>{shown_last} {{exit}}"
+    quoted = shlex.quote(path)
+    res = sandbox.exec(f"test -f {quoted} || exit 66; awk {shlex.quote(awk)} {quoted}", timeout=timeout)
+    if res.exit_code == 66:
+        raise ToolError(f"{path} is not a regular file; the editor views files")
+    body = res.output.rstrip("\n")
+    return (f"Here's the result of running `cat -n` on {path} (a large file: lines {first}-{shown_last} shown; "
+            f"view other parts with view_range):\n{body}")
 
 
 def _snippet(path: str, text: str, center_first: int, center_last: int) -> str:

@@ -15,7 +15,6 @@ since the work is waiting on containers.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import queue
@@ -27,11 +26,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swesrl.errors import DockerUnavailable, RunLocked
+from swesrl.errors import DockerUnavailable
 from swesrl.sandbox.base import Sandbox, apply_patch
 from swesrl.sandbox.docker_sandbox import Limits, prune
 from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import check_disk
+from swesrl.sandbox.ownership import run_lock
 
 from .environment import ensure_task_image, image_identity
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, grade_log
@@ -297,21 +297,9 @@ def evaluate_predictions(
     options = options or EvalOptions()
     run_dir = Path(runs_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    with _run_lock(run_dir):
+    with run_lock(run_id):
         return _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
                                 prediction_errors, on_result)
-
-
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    """One evaluator per run folder: a second would remove the first's containers and race on results.
-    The OS drops the lock when its holder dies, even by SIGKILL."""
-    with open(run_dir / ".lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RunLocked(f"{run_dir} is being evaluated by another process; use another --run-id") from None
-        yield
 
 
 def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
@@ -319,7 +307,7 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     tasks, pairs, unknown = _match(tasks, predictions)
     errors = [str(e) for e in [*prediction_errors, *unknown]]
     try:
-        prune(run_id)  # containers left by an evaluator that was killed mid-run
+        prune(run_id)  # containers left by an evaluator of this run id that was killed (live runs' are kept)
     except Exception as e:  # docker's own errors: the CLI reports this one line
         raise DockerUnavailable(e) from e
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+READ_LIMIT = 8_000_000  # bytes: the most a file read brings into the host process (the editor's files)
+
+
+class FileTooLargeError(OSError):
+    """A read of a file bigger than the limit: nothing of it was kept in the host."""
+
+    def __init__(self, path: str, limit: int):
+        super().__init__(f"{path} is larger than {limit} bytes, the most the editor reads")
+        self.path, self.limit = path, limit
+
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -18,7 +28,9 @@ class ExecResult:
 class Sandbox(Protocol):
     def exec(self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None) -> ExecResult: ...
 
-    def read_file(self, path: str) -> str: ...
+    def read_file(self, path: str) -> str:
+        """The file's text; FileNotFoundError, IsADirectoryError, or FileTooLargeError past READ_LIMIT."""
+        ...
 
     def write_file(self, path: str, content: str) -> None: ...
 

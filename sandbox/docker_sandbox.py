@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import os
 import re
 import signal
 import socket
@@ -24,11 +25,12 @@ from dataclasses import dataclass
 
 import docker
 import docker.errors
-from docker.types import Ulimit
+from docker.types import LogConfig, Ulimit
 
-from swesrl.errors import SandboxClosed
+from swesrl.errors import DiskFull, SandboxClosed
 
-from .base import ExecResult, PatchResult, apply_patch
+from . import ownership
+from .base import READ_LIMIT, ExecResult, FileTooLargeError, PatchResult, apply_patch
 
 _LABEL = "swesrl"
 # PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`.
@@ -49,6 +51,9 @@ class Limits:
     stream_bytes: int = 256_000_000  # a command printing more than this is killed (read, not kept, up to then)
     file_size: int = 1 << 30  # RLIMIT_FSIZE for every process: one runaway file cannot fill the disk
     tmp_size: str = "512m"  # /tmp is a tmpfs of this size (it counts against `memory`)
+    disk_bytes: int | None = 4 << 30  # the writable layer: past it, growth kills the command (overlay2 has no quota)
+    min_free_disk: int = 2 << 30  # no container starts while Docker's disk has less free than this
+    log_bytes: str = "1m"  # the container's own log (output of PID 1): swesrl reads command output itself
 
 
 class _Output:
@@ -158,13 +163,19 @@ class DockerSandbox:
         handle_termination()
         self._client = docker.from_env(timeout=start_timeout)
         self._api = self._client.api
+        self._disk_note = ""  # set by the disk watch when it killed this container's processes
+        try:
+            check_free_disk(self._api, limits.min_free_disk)
+        except BaseException:
+            self._client.close()
+            raise
         name = f"swesrl-{_name_part(run_id)}-{_name_part(instance_id)}-{uuid.uuid4().hex[:8]}"
         try:
             container = self._client.containers.create(
                 image,
                 ["sh", "-c", _INIT],
                 name=name,
-                labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id},
+                labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id, **ownership.owner_labels()},
                 network_mode="host" if network else "none",
                 mem_limit=limits.memory,
                 memswap_limit=limits.memory,  # no swap: a hog dies instead of thrashing the host
@@ -176,6 +187,7 @@ class DockerSandbox:
                 ulimits=[Ulimit(name="fsize", soft=limits.file_size, hard=limits.file_size)],
                 working_dir=workdir,
                 entrypoint=[],
+                log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": limits.log_bytes, "max-file": "1"}),
             )
             self.container_id = container.id
             with _live_lock:
@@ -183,6 +195,8 @@ class DockerSandbox:
             if _exiting.is_set():
                 raise RuntimeError("the process is exiting: no new containers")
             container.start()
+            if limits.disk_bytes is not None:
+                _disk_watch.add(self)
         except docker.errors.ImageNotFound as e:
             self._client.close()
             raise docker.errors.ImageNotFound(f"image {image} not found locally (swesrl never pulls: build it first)") from e
@@ -208,15 +222,18 @@ class DockerSandbox:
     def read_file(self, path: str) -> str:
         return self.read_bytes(path).decode("utf-8", errors="replace")
 
-    def read_bytes(self, path: str) -> bytes:
-        """Through `cat`, uncapped (docker's archive API cannot see tmpfs mounts such as /tmp)."""
-        r = self._run(["cat", "--", self._abs(path)], 120, "/", None, None)
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        """Through `head` (docker's archive API cannot see tmpfs mounts such as /tmp): at most `limit`
+        bytes ever reach the host, a larger file raises FileTooLargeError."""
+        r = self._run(["head", "-c", str(limit + 1), "--", self._abs(path)], 120, "/", None, None)
         if r.exit_code != 0:
             if "No such file" in r.stderr:
                 raise FileNotFoundError(f"{path}: no such file in the sandbox")
             if "Is a directory" in r.stderr:
                 raise IsADirectoryError(f"{path}: is a directory in the sandbox")
             raise OSError(f"reading {path} in the sandbox failed (exit {r.exit_code}): {r.stderr.strip()}")
+        if len(r.stdout) > limit:
+            raise FileTooLargeError(path, limit)
         return r.stdout
 
     def write_file(self, path: str, content: str | bytes) -> None:
@@ -229,8 +246,9 @@ class DockerSandbox:
         if r.exit_code != 0:
             raise OSError(f"writing {path} in the sandbox failed (exit {r.exit_code}): {r.stderr.strip()}")
 
-    def diff(self) -> str:
-        """Every change since the base commit (new files included), ending in a newline.
+    def diff(self, limit: int = 64_000_000) -> str:
+        """Every change since the base commit (new files included), ending in a newline; a diff larger
+        than `limit` bytes raises (it never reaches the host whole).
 
         Staged in a scratch index, so the agent's own `git status` is left as it was. The base is the
         tag swesrl-base that instance images carry, or HEAD in images built elsewhere.
@@ -240,12 +258,15 @@ class DockerSandbox:
             "idx=$(git rev-parse --git-dir)/swesrl-index\n"
             'cp "$(git rev-parse --git-dir)/index" "$idx" 2>/dev/null || rm -f "$idx"\n'
             'GIT_INDEX_FILE="$idx" git add -A >&2 && '
-            'GIT_INDEX_FILE="$idx" git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff "$base"\n'
-            'rc=$?; rm -f "$idx"; exit $rc'
+            'GIT_INDEX_FILE="$idx" git -c core.quotepath=off diff --cached --binary --no-color --no-ext-diff "$base"'
+            f" | head -c {limit + 1}\n"
+            'rc=${PIPESTATUS[0]}; rm -f "$idx"; [ "$rc" = 141 ] && rc=0; exit $rc'  # 141: git cut off by head
         )
         r = self._run(["bash", "-c", script], 300, None, None, None)
         if r.exit_code != 0:
             raise RuntimeError(f"git diff in the sandbox failed (exit {r.exit_code}): {r.stderr[-2000:]}")
+        if len(r.stdout) > limit:
+            raise RuntimeError(f"git diff in the sandbox is larger than {limit} bytes: not a patch swesrl keeps")
         return r.stdout.decode("utf-8", errors="replace")
 
     def apply_patch(self, patch: str, timeout: float = 120) -> PatchResult:
@@ -351,6 +372,9 @@ class DockerSandbox:
                     killed, deadline = True, time.monotonic() + _KILL_GRACE
         finally:
             raw.close()
+        disk_note, self._disk_note = self._disk_note, ""
+        if disk_note:
+            note += disk_note
         errtext = err.bytes().decode("utf-8", errors="replace")
         if _TIMEOUT_NOTICE.search(errtext):
             timed_out = True
@@ -366,20 +390,13 @@ class DockerSandbox:
                     self._kill_all()  # setsid'd or background leftovers of the timed-out command
         except (docker.errors.NotFound, SandboxClosed):  # removed (or closed) from another thread
             exit_code, note = 137, note + "\n[sandbox: the container was removed while the command ran]\n"
+        if disk_note:
+            exit_code = 137
         return _Raw(out.bytes() + note.encode(), errtext, exit_code, timed_out, time.monotonic() - start)
 
     def _kill_all(self) -> bool:
         """`kill -9 -1` inside (a shell builtin: minimal images have no kill binary). False if wedged."""
-        for _ in range(5):
-            try:
-                exec_id = self._api.exec_create(self._cid, ["sh", "-c", "kill -9 -1"], workdir="/")["Id"]
-                # Detached: an attached start waits on the daemon with no deadline, and the daemon may be
-                # blocked writing the killed command's output to us; the caller keeps draining that stream.
-                self._api.exec_start(exec_id, detach=True)
-                return True
-            except docker.errors.APIError:
-                time.sleep(0.5)  # e.g. the pids limit is full for a moment
-        return False
+        return _kill_inside(self._api, self._cid)
 
     def _restart(self) -> str:
         """Last resort for a wedged container: kill every process, start it again; files survive."""
@@ -387,6 +404,95 @@ class DockerSandbox:
         self._api.start(self._cid)
         self.restarts += 1
         return "\n[sandbox: container restarted after a command could not be stopped; background processes are gone]\n"
+
+
+def _kill_inside(api: docker.APIClient, cid: str) -> bool:
+    """`kill -9 -1` in the container; False if it cannot be started (wedged, paused, gone)."""
+    for _ in range(5):
+        try:
+            exec_id = api.exec_create(cid, ["sh", "-c", "kill -9 -1"], workdir="/")["Id"]
+            # Detached: an attached start waits on the daemon with no deadline, and the daemon may be
+            # blocked writing the killed command's output to us; the caller keeps draining that stream.
+            api.exec_start(exec_id, detach=True)
+            return True
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError:
+            time.sleep(0.5)  # e.g. the pids limit is full for a moment
+    return False
+
+
+_docker_roots: dict[str, str | None] = {}
+
+
+def check_free_disk(api: docker.APIClient, floor: int) -> None:
+    """Refuse to start a container when the disk Docker writes to has less than `floor` bytes free:
+    one full disk would otherwise fail every run on the machine, and the failures would look like the
+    model's. Skipped when Docker's root is not visible from here (a remote daemon)."""
+    if api.base_url not in _docker_roots:
+        root = api.info().get("DockerRootDir")
+        _docker_roots[api.base_url] = root if root and os.path.isdir(root) else None
+    root = _docker_roots[api.base_url]
+    if root is None:
+        return
+    st = os.statvfs(root)
+    free = st.f_bavail * st.f_frsize
+    if free < floor:
+        raise DiskFull(
+            f"only {free / 2**30:.1f} GB free on the disk Docker uses ({root}), below the floor of {floor / 2**30:.1f} GB: "
+            "no container started (free space: `swesrl sandbox prune`, `docker image prune`)"
+        )
+
+
+class _DiskWatch:
+    """One host thread for every sandbox: reads each container's writable-layer size (docker's SizeRw)
+    and kills the processes inside when it passed its `disk_bytes` bound and is still growing. overlay2
+    without project quotas cannot cap a layer (`--storage-opt size` fails), so the bound is enforced
+    after the fact: it can be overshot by what a container writes between two reads (about a second)."""
+
+    interval = 1.0
+
+    def __init__(self) -> None:
+        self.boxes: dict[str, tuple[DockerSandbox, int]] = {}  # container id -> (sandbox, last size seen)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, box: DockerSandbox) -> None:
+        with self.lock:
+            self.boxes[box._cid] = (box, 0)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.loop, name="swesrl-disk-watch", daemon=True)
+                self.thread.start()
+
+    def loop(self) -> None:
+        api = docker.from_env(timeout=60).api
+        while True:
+            t = time.monotonic()
+            with self.lock:
+                items = list(self.boxes.items())
+            for cid, (box, last) in items:
+                if box.container_id != cid:  # closed
+                    with self.lock:
+                        self.boxes.pop(cid, None)
+                    continue
+                try:
+                    size = api._result(api._get(api._url("/containers/{0}/json", cid), params={"size": 1}), True).get("SizeRw") or 0
+                except docker.errors.APIError:
+                    continue
+                bound = box.limits.disk_bytes or 0
+                if size > bound and size > last:
+                    # the note first: the killed command's reader may finish before the kill call returns
+                    box._disk_note = (f"\n[sandbox: command killed: the container's files grew to {size} bytes, past its "
+                                      f"disk bound of {bound} bytes; delete files to go on]\n")
+                    if not _kill_inside(api, cid):
+                        box._disk_note = ""
+                with self.lock:
+                    if cid in self.boxes:
+                        self.boxes[cid] = (box, size)
+            time.sleep(max(self.interval, 2 * (time.monotonic() - t)))
+
+
+_disk_watch = _DiskWatch()
 
 
 def _read_frame(raw: socket.socket, deadline: float) -> tuple[int, bytes] | None:
@@ -420,23 +526,51 @@ def _read_exactly(raw: socket.socket, n: int, deadline: float) -> bytes | None:
     return bytes(buf)
 
 
-def prune(run_id: str | None = None) -> int:
-    """Remove swesrl's containers (all, or one run's); return how many. For crashed or killed runs.
+@dataclass(frozen=True)
+class Pruned:
+    removed: int
+    kept: int  # containers of live runs (or of owners that cannot be told) left alone
+
+
+_STALE_BUILD_STEP = 600.0  # seconds: a stopped build-step container older than this is a dead build's
+
+
+def prune(run_id: str | None = None, *, force: bool = False) -> Pruned:
+    """Remove what crashed or killed runs left: swesrl containers whose owner process is gone (all,
+    or one run's). A container whose owner is alive is never removed without `force`; one whose owner
+    cannot be told (another host, an older swesrl) is removed only when its run id is named.
 
     Without a run id this also removes stopped build-step containers of swesrl images (they carry the
-    image's `swesrl.kind` label): a daemon killed mid-build leaves them, and no build can clean up.
+    image's `swesrl.kind` label) older than ten minutes: a daemon killed mid-build leaves them, and no
+    build can clean up; a younger one may be a live build's step.
     """
-    client = docker.from_env()
+    client = docker.from_env(timeout=60)
     found = client.containers.list(all=True, filters={"label": f"swesrl.run_id={run_id}" if run_id else _LABEL})
+    removable, kept = [], 0
+    for c in found:
+        alive = ownership.owner_alive(c.labels)
+        if force or alive is False or (alive is None and run_id is not None):
+            removable.append(c)
+        else:
+            kept += 1
     if run_id is None:
-        found += client.containers.list(all=True, filters={"label": "swesrl.kind", "status": "exited"})
-        found += client.containers.list(all=True, filters={"label": "swesrl.kind", "status": "created"})
+        now = time.time()
+        for status in ("exited", "created"):
+            for c in client.containers.list(all=True, filters={"label": "swesrl.kind", "status": status}):
+                if force or now - _created(c) > _STALE_BUILD_STEP:
+                    removable.append(c)
     n = 0
-    for c in {c.id: c for c in found}.values():
+    for c in {c.id: c for c in removable}.values():
         try:
             c.remove(force=True)
             n += 1
         except docker.errors.NotFound:
             pass
     client.close()
-    return n
+    return Pruned(n, kept)
+
+
+def _created(c: docker.models.containers.Container) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(c.attrs["Created"][:26].rstrip("Z") + "+00:00").timestamp()

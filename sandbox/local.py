@@ -18,7 +18,7 @@ from pathlib import Path
 
 from swesrl.util import truncate_middle
 
-from .base import ExecResult
+from .base import READ_LIMIT, ExecResult, FileTooLargeError
 
 MAX_OUTPUT = 100_000
 
@@ -57,7 +57,11 @@ class LocalSandbox:
         return ExecResult(text, -9 if timed_out else proc.returncode, timed_out, time.perf_counter() - start)
 
     def read_file(self, path: str) -> str:
-        return self._path(path).read_text(encoding="utf-8", errors="replace")
+        with open(self._path(path), "rb") as f:
+            data = f.read(READ_LIMIT + 1)
+        if len(data) > READ_LIMIT:
+            raise FileTooLargeError(path, READ_LIMIT)
+        return data.decode("utf-8", errors="replace")
 
     def write_file(self, path: str, content: str) -> None:
         p = self._path(path)

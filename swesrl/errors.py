@@ -25,7 +25,7 @@ class DiskFull(SwesrlError):
 
 
 class RunLocked(SwesrlError):
-    """Another process works in the same run folder."""
+    """Another process on this machine holds the same run id."""
 
 
 class SandboxClosed(SwesrlError):

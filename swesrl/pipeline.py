@@ -95,7 +95,15 @@ def load_policy(config: RunConfig) -> Policy:
 
 def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[[str], None] = log.info) -> RunOutcome:
     """The model over ``tasks`` (trajectories, predictions), then the evaluation; the resolved config
-    is saved in the run folder first. ``on_line`` gets one line per finished instance and phase."""
+    is saved in the run folder first. ``on_line`` gets one line per finished instance and phase.
+    The run id is held machine-wide throughout, agent phase included: a second process is refused."""
+    from swesrl.sandbox.ownership import run_lock
+
+    with run_lock(config.run_id):
+        return _run_and_evaluate(config, tasks, on_line)
+
+
+def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[str], None]) -> RunOutcome:
     from swesrl.agent.agentless import run_pipeline
     from swesrl.agent.oracle import gold_files, run_oracle
     from swesrl.eval.environment import ensure_task_image

@@ -133,16 +133,20 @@ def test_instance_ids_cannot_escape_the_run_folder(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["_.._evil"]
 
 
-def test_one_evaluator_per_run_folder(tmp_path, swebench_data):
-    import fcntl
-
+def test_one_process_per_run_id_on_the_machine_whatever_its_runs_folder(tmp_path, swebench_data):
     from swesrl.eval.evaluate import evaluate_predictions
 
-    (tmp_path / "r").mkdir()
-    with open(tmp_path / "r" / ".lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a live evaluator would
-        with pytest.raises(RunLocked, match="another process"):
-            evaluate_predictions(load_tasks(swebench_data / "instances.jsonl"), [], "r", runs_dir=tmp_path)
+    run = f"t-lock-{os.getpid()}"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom swesrl.sandbox.ownership import run_lock\n"
+                               f"with run_lock({run!r}):\n    print('held', flush=True)\n    time.sleep(60)\n"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(RunLocked, match="in use by another process"):
+            evaluate_predictions(load_tasks(swebench_data / "instances.jsonl"), [], run, runs_dir=tmp_path / "elsewhere")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_cli_help_has_examples_and_bad_tasks_exit_1(tmp_path):

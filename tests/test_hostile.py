@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 import docker
 import pytest
 
+from swesrl.errors import DiskFull
 from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits
 from swesrl.sandbox.images import ensure_base_image
 
@@ -80,3 +82,61 @@ def test_sigterm_or_sighup_mid_command_leaves_no_container(base: str, run_id: st
     _, err = proc.communicate(timeout=30)
     assert proc.returncode != 0 and f"{sig.name} received" in err
     assert containers(run_id) == 0
+
+
+def test_disk_writes_past_the_bound_are_killed_and_the_host_keeps_its_disk(base: str, run_id: str) -> None:
+    """overlay2 here has no quota: the bound is enforced by the host-side disk watch (200 MB here)."""
+    limits = Limits(disk_bytes=200_000_000, file_size=100_000_000)
+    with DockerSandbox(base, run_id=run_id, workdir="/root", limits=limits) as sb:
+        t = time.monotonic()
+        res = sb.exec("i=0; while :; do head -c 90000000 /dev/zero > f$i || exit 1; i=$((i+1)); done", 60)
+        assert time.monotonic() - t < 20 and res.exit_code == 137 and not res.timed_out
+        assert "past its disk bound of 200000000 bytes" in res.output
+        used = int(sb.exec("du -sb /root | cut -f1", 10).output.split()[0])
+        assert used < 200_000_000 + 1_000_000_000, used  # bound + one second of writing at most
+        sb.exec("rm -f /root/f*", 10)
+        assert sb.exec("echo fine > /root/small; cat /root/small", 10).output == "fine\n"  # shrinking is allowed
+
+
+def test_the_containers_own_log_is_capped(base: str, run_id: str) -> None:
+    with DockerSandbox(base, run_id=run_id, workdir="/") as sb:
+        sb.exec("head -c 20000000 /dev/zero | tr '\\\\0' x | fold -w 100 > /proc/1/fd/1", 30)
+        attrs = docker.from_env().containers.get(sb.container_id).attrs
+        assert attrs["HostConfig"]["LogConfig"]["Config"] == {"max-size": "1m", "max-file": "1"}
+        log = attrs["LogPath"]
+        if os.path.exists(log):  # the daemon's files are visible when swesrl runs on the daemon's host
+            assert os.path.getsize(log) < 3_000_000
+
+
+def test_no_container_starts_below_the_free_disk_floor(base: str, run_id: str) -> None:
+    with pytest.raises(DiskFull, match="below the floor"):
+        DockerSandbox(base, run_id=run_id, limits=Limits(min_free_disk=1 << 60))
+    assert containers(run_id) == 0
+
+
+def test_viewing_a_100_mb_file_keeps_the_host_process_small(base: str, run_id: str) -> None:
+    """The editor's view through the agent's real tools, in a fresh process so its peak RSS is its own."""
+    script = f"""
+from swesrl.agent.tools import Editor, execute
+from swesrl.sandbox.docker_sandbox import DockerSandbox
+from swesrl.trajectories import View
+def peak():  # VmHWM, not ru_maxrss: that one keeps the forking parent's peak across exec
+    return int(next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")).split()[1])
+with DockerSandbox({base!r}, run_id={run_id!r}, workdir="/root") as sb:
+    sb.exec("head -c 75000000 /dev/urandom | base64 > big.txt; ls -l big.txt", 60)
+    before = peak()
+    whole = execute(View("big.txt"), sb, Editor("/root"), 60)
+    part = execute(View("big.txt", (1000000, 1000002)), sb, Editor("/root"), 60)
+    zero = execute(View("/dev/zero"), sb, Editor("/root"), 20)
+    print(before, peak(), len(whole), whole[:300].replace(chr(10), "|"))
+    print(part.replace(chr(10), "|"))
+    print(zero)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    first, second, third = out.stdout.splitlines()
+    before, peak, size = (int(x) for x in first.split()[:3])
+    assert peak < 250_000, (before, peak)  # KiB: the whole process, imports included (unbounded: 5 GB)
+    assert "a large file: lines 1-2000 shown" in first and size < 1_100_000
+    assert "lines 1000000-1000002 shown" in second and "1000001\t" in second
+    assert third == "ERROR: /dev/zero is not a regular file; the editor views files"

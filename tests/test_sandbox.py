@@ -236,25 +236,46 @@ def test_ctrl_c_during_a_command_removes_the_container(base: str, run_id: str) -
     assert containers(run_id) == 0
 
 
-def test_prune_removes_a_runs_leftovers_and_cli_says_so(base: str, run_id: str) -> None:
-    leaked = [DockerSandbox(base, run_id=run_id) for _ in range(2)]
-    assert containers(run_id) == 2
-    res = CliRunner().invoke(app, ["sandbox", "prune", "--run-id", run_id])
-    assert res.exit_code == 0 and "removed 2 container(s)" in res.output
-    assert containers(run_id) == 0 and prune(run_id) == 0
-    for sb in leaked:
-        sb.close()  # already gone: still fine
+def _leak_and_die(base: str, run_id: str, n: int) -> None:
+    """Start `n` containers in a process killed by SIGKILL: what a crashed run leaves behind."""
+    script = (
+        "import os, signal\nfrom swesrl.sandbox.docker_sandbox import DockerSandbox\n"
+        f"boxes = [DockerSandbox({base!r}, run_id={run_id!r}) for _ in range({n})]\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], timeout=120)
 
 
-def test_prune_removes_build_step_leftovers_of_swesrl_images(base: str) -> None:
-    # What a daemon killed mid-`docker build` leaves: a never-started container of a swesrl image,
-    # carrying the image's labels but no run id.
+def test_prune_removes_a_dead_runs_leftovers_keeps_a_live_ones_and_cli_says_so(base: str, run_id: str) -> None:
+    _leak_and_die(base, run_id, 2)
+    with DockerSandbox(base, run_id=run_id) as live:  # same run id, owner alive: never removed without --force
+        assert containers(run_id) == 3
+        res = CliRunner().invoke(app, ["sandbox", "prune", "--run-id", run_id])
+        assert res.exit_code == 0 and "removed 2 container(s)" in res.output and "kept 1" in res.output, res.output
+        assert containers(run_id) == 1 and live.exec("echo alive", 10).output == "alive\n"
+        res = CliRunner().invoke(app, ["sandbox", "prune", "--run-id", run_id, "--force"])
+        assert "removed 1 container(s)" in res.output and containers(run_id) == 0
+    assert prune(run_id).removed == 0
+
+
+def test_prune_without_a_run_id_spares_live_runs(base: str, run_id: str) -> None:
+    dead = f"{run_id}-dead"
+    _leak_and_die(base, dead, 1)
+    with DockerSandbox(base, run_id=run_id) as live:
+        done = prune()
+        assert done.removed >= 1 and done.kept >= 1
+        assert containers(dead) == 0 and containers(run_id) == 1
+        assert live.exec("echo alive", 10).output == "alive\n"
+
+
+def test_prune_spares_a_fresh_build_step_container(base: str) -> None:
+    # What a daemon killed mid-`docker build` leaves: a never-started container of a swesrl image, carrying
+    # the image's labels but no run id. A fresh one may be a live build's step: kept (older ones go).
     client = docker.from_env()
     leftover = client.containers.create(base, "true")
     try:
-        assert prune() >= 1
-        with pytest.raises(docker.errors.NotFound):
-            client.containers.get(leftover.id)
+        prune()
+        assert client.containers.get(leftover.id).status == "created"
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             leftover.remove(force=True)

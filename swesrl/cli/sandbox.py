@@ -29,18 +29,25 @@ def _progress(msg: str) -> None:
 
 @app.command()
 def prune(
-    run_id: str | None = typer.Option(None, "--run-id", help="Only this run's containers (default: every swesrl container)."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Only this run's containers (default: every run's)."),
+    force: bool = typer.Option(False, "--force", help="Also remove the containers of runs that are still alive."),
     images: ImageKind | None = typer.Option(None, "--images", help="Also remove images: 'instance' (rebuilt on demand in seconds) or 'all'."),
 ) -> None:
     """Remove containers left by crashed or killed runs (label swesrl=1), and optionally swesrl's images.
+
+    A container whose run is still alive on this machine is kept unless --force.
 
     Example: swesrl sandbox prune --run-id my-run --images instance
     """
     from swesrl.sandbox.docker_sandbox import prune as prune_containers
     from swesrl.sandbox.images import prune_images
 
-    n = prune_containers(run_id)
-    out.print(f"removed {n} container(s)" + (f" of run {run_id}" if run_id else ""))
+    if force:
+        err.print("[yellow]--force: removing the containers of live runs too; they will fail[/]")
+    done = prune_containers(run_id, force=force)
+    out.print(f"removed {done.removed} container(s)" + (f" of run {run_id}" if run_id else ""))
+    if done.kept:
+        out.print(f"kept {done.kept} container(s) of live runs (or of owners that cannot be told); --force removes them")
     if images is not None:
         removed = prune_images(images.value)
         out.print(f"removed {len(removed)} image(s)")
