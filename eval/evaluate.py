@@ -34,7 +34,7 @@ from swesrl.sandbox.images import check_disk
 from swesrl.sandbox.ownership import run_lock
 
 from .environment import ensure_task_image, image_identity
-from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, grade_log
+from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, UNRESOLVED, grade_log
 from .predictions import Prediction, PredictionError, patch_hash, patch_problem
 from .results import (
     InstanceResult,
@@ -46,6 +46,7 @@ from .results import (
     write_result,
 )
 from .scripts import eval_script
+from .tampering import find_tampering
 from .tasks import Task
 
 EVAL_SCRIPT_PATH = "/tmp/swesrl_eval.sh"
@@ -71,6 +72,9 @@ class EvalOptions:
     seed: int = 0  # PYTHONHASHSEED for the tests: set iteration order is part of what a result depends on
     limits: Limits | None = None
     workdir: str = "/testbed"
+    # A patch that changes test infrastructure (eval/tampering.py) is graded unresolved; False grades it
+    # as SWE-bench does (the findings are reported either way).
+    reject_tampering: bool = True
 
 
 def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenance:
@@ -79,7 +83,8 @@ def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenanc
         image = image_identity(task, options.repos_dir, options.base_image, options.image_template)
     except Exception as e:  # no spec: the evaluation will report the same problem as an error
         image = f"unavailable: {e}"
-    return Provenance(task.spec_hash(), image, patch_hash(patch), asdict(options.timeouts), options.seed)
+    return Provenance(task.spec_hash(), image, patch_hash(patch), asdict(options.timeouts), options.seed,
+                      "strict" if options.reject_tampering else "swebench")
 
 
 def _short(text: str, limit: int = 1500) -> str:
@@ -115,6 +120,9 @@ def evaluate_patch(
     problem = patch_problem(patch)
     if problem and not (run_empty and problem[0] == EMPTY_PATCH):
         return result(*problem)
+    tampering = find_tampering(patch, task)
+    if tampering and options.reject_tampering:
+        return result(UNRESOLVED, "the patch changes test infrastructure: " + "; ".join(tampering), test_tampering=tampering)
     try:
         t = time.monotonic()
         lock = image_lock(prov.image) if image_lock else threading.Lock()
@@ -165,7 +173,7 @@ def evaluate_patch(
     grade = grade_log(run.output, task, timed_out=run.timed_out)
     reason = grade.reason if not run.timed_out else f"tests timed out after {left:.0f} s (instance budget {tm.instance:.0f} s)"
     return result(grade.status, reason, image=image, patch_applied_by=applied_by, tests_status=grade.tests_status,
-                  test_output=run.output, eval_script=script)
+                  test_output=run.output, eval_script=script, test_tampering=tampering)
 
 
 # ---- the batch ----------------------------------------------------------------------------------

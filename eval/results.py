@@ -35,6 +35,7 @@ class Provenance:
     patch_hash: str
     timeouts: dict[str, float]
     seed: int
+    grading: str  # "strict": test tampering is unresolved; "swebench": graded as SWE-bench does (results from before: redone)
     swesrl_version: str = __version__
 
     def key(self) -> str:
@@ -52,6 +53,7 @@ class InstanceResult:
     image: str | None = None  # the image tag that ran
     tests_status: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_apply, tests, total
+    test_tampering: list[str] = field(default_factory=list)  # what the patch changes in test infrastructure
     test_output: str = field(default="", repr=False)  # written beside the result, not inside it
     eval_script: str = field(default="", repr=False)  # likewise (eval.sh)
 
@@ -74,7 +76,7 @@ class InstanceResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InstanceResult:
         prov = Provenance(**d["provenance"]) if d.get("provenance") else None
-        keep = {k: d[k] for k in ("instance_id", "status", "reason", "model_name_or_path", "patch_applied_by", "image", "tests_status", "timings") if k in d}
+        keep = {k: d[k] for k in ("instance_id", "status", "reason", "model_name_or_path", "patch_applied_by", "image", "tests_status", "timings", "test_tampering") if k in d}
         return cls(**keep, provenance=prov)
 
 
@@ -164,4 +166,5 @@ def build_report(
         "prediction_errors": list(prediction_errors),
         "timings": {iid: r.timings for iid, r in sorted(results.items())},
         "keys": {iid: r.key for iid, r in sorted(results.items())},
+        "test_tampering": {iid: r.test_tampering for iid, r in sorted(results.items()) if r.test_tampering},
     }

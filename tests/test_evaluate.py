@@ -113,7 +113,7 @@ def test_report_has_swebench_fields_and_keeps_errors_apart():
 
 
 def test_resume_reuses_only_a_final_result_with_the_same_key(tmp_path):
-    prov = Provenance("task1", "img1", "patch1", {"start": 1.0, "command": 2.0, "instance": 3.0}, 0)
+    prov = Provenance("task1", "img1", "patch1", {"start": 1.0, "command": 2.0, "instance": 3.0}, 0, "strict")
     write_result(tmp_path, _result("x__y-1", "unresolved", prov), NOOP_PATCH)
     stored = read_result(tmp_path, "x__y-1")
     assert stored is not None and stored.key == prov.key() and stored.provenance == prov

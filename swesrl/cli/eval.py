@@ -59,12 +59,13 @@ def _load_tasks(path: str, repos_dir: Path | None, split: str, instances: list[s
     return tasks
 
 
-def _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed=0):
+def _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed=0, allow_test_changes=False):
     from swesrl.eval.evaluate import EvalOptions, Timeouts
 
     return EvalOptions(
         repos_dir=str(repos_dir) if repos_dir else None, image_template=image_template, base_image=base_image,
         timeouts=Timeouts(start=start_timeout, command=command_timeout, instance=timeout), seed=seed,
+        reject_tampering=not allow_test_changes,
     )
 
 
@@ -121,6 +122,7 @@ def patches(
     runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders live."),
     prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
     min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
+    allow_test_changes: bool = typer.Option(False, "--allow-test-changes", help="Grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as SWE-bench does, instead of unresolved; they are reported either way."),
 ) -> None:
     """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
 
@@ -165,7 +167,7 @@ def patches(
 
         report = evaluate_predictions(
             task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
-            options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed),
+            options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed, allow_test_changes),
             prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
         )
     _summary(report)
