@@ -29,7 +29,7 @@ from swesrl.eval.tasks import load_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "swebench"
-PHASES = ("image_build", "container_start", "patch_apply", "tests", "total")
+PHASES = ("image_build", "container_start", "patch_and_tests", "total")
 
 
 def fresh_instances(tasks, nonce: str):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from swesrl.errors import DockerUnavailable
-from swesrl.sandbox.base import Sandbox, apply_patch
+from swesrl.sandbox.base import Sandbox
 from swesrl.sandbox.docker_sandbox import Limits, prune
 from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import check_disk
@@ -35,6 +35,7 @@ from swesrl.sandbox.ownership import run_lock
 
 from .environment import ensure_task_image, image_identity
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, UNRESOLVED, grade_log
+from .instance_run import RUNNER, parse_run, runner_input
 from .predictions import Prediction, PredictionError, patch_hash, patch_problem
 from .results import (
     InstanceResult,
@@ -49,7 +50,6 @@ from .scripts import eval_script
 from .tampering import find_tampering
 from .tasks import Task
 
-EVAL_SCRIPT_PATH = "/tmp/swesrl_eval.sh"
 # A verbose test run must reach the grader whole: the summary lines sit at the end, the markers at both ends.
 EVAL_LIMITS = Limits(output_bytes=32_000_000)
 
@@ -138,7 +138,7 @@ def evaluate_patch(
     except ValueError as e:
         return result(ERROR, f"no eval script: {e}", image=image)
     tm = options.timeouts
-    applied_by = None
+    nonce, stdin = runner_input(patch if patch and patch.strip() else None, script)
     try:
         t = time.monotonic()
         limits = options.limits or EVAL_LIMITS
@@ -150,29 +150,23 @@ def evaluate_patch(
                 on_container(sb)
             deadline = t + tm.instance
             timings["container_start"] = round(time.monotonic() - t, 3)
-            if patch and patch.strip():
-                t = time.monotonic()
-                applied = apply_patch(sb, patch, timeout=min(tm.command, max(1.0, deadline - t)))
-                timings["patch_apply"] = round(time.monotonic() - t, 3)
-                if applied.exit_code != 0:
-                    return result(PATCH_FAILED, f"the patch does not apply: {_short(applied.output, 600)}", image=image,
-                                  eval_script=script)
-                applied_by = applied.method
-            sb.write_file(EVAL_SCRIPT_PATH, script)
             t = time.monotonic()
             left = deadline - t
-            if left <= 0:
-                return result(ERROR, "instance time budget spent before the tests", image=image, patch_applied_by=applied_by)
-            run = sb.exec(f"bash {EVAL_SCRIPT_PATH}", timeout=left, env={"PYTHONHASHSEED": str(options.seed)})
-            timings["tests"] = round(time.monotonic() - t, 3)
+            # one exec: patch applied, eval script run, the real test status reported (eval/instance_run.py)
+            run = sb.exec(RUNNER, timeout=left, env={"PYTHONHASHSEED": str(options.seed)}, stdin=stdin)
+            timings["patch_and_tests"] = round(time.monotonic() - t, 3)
     except Exception as e:
-        return result(ERROR, f"sandbox: {type(e).__name__}: {_short(str(e))}", image=image, patch_applied_by=applied_by)
+        return result(ERROR, f"sandbox: {type(e).__name__}: {_short(str(e))}", image=image)
     finally:
         if on_container:
             on_container(None)
-    grade = grade_log(run.output, task, timed_out=run.timed_out)
-    reason = grade.reason if not run.timed_out else f"tests timed out after {left:.0f} s (instance budget {tm.instance:.0f} s)"
-    return result(grade.status, reason, image=image, patch_applied_by=applied_by, tests_status=grade.tests_status,
+    out = parse_run(run.output, nonce)
+    if out.patch_failed:
+        return result(PATCH_FAILED, f"the patch does not apply: {_short(out.apply_output, 600)}", image=image,
+                      eval_script=script)
+    grade = grade_log(out.log, task, timed_out=run.timed_out, finished=out.finished, test_status=out.test_status)
+    reason = grade.reason if not run.timed_out else f"{grade.reason} after {left:.0f} s (instance budget {tm.instance:.0f} s)"
+    return result(grade.status, reason, image=image, patch_applied_by=out.applied_by, tests_status=grade.tests_status,
                   test_output=run.output, eval_script=script, test_tampering=tampering)
 
 

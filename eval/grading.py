@@ -10,6 +10,7 @@ advisory classifier.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ FINAL_STATUSES = (RESOLVED, UNRESOLVED, PATCH_FAILED, EMPTY_PATCH)
 
 # Printed by our eval script when the task's own test patch does not apply: a broken task, not a bad patch.
 TEST_PATCH_FAILED = ">>>>> Test Patch Apply Failed"
+_EXIT_LINE = re.compile(r"^.*>>>>> Test Exit Code:.*$\n?", re.M)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,16 @@ def parse_log(log: str, task: Task) -> dict[str, str]:
     return PARSER_REGISTRY[task.log_parser](log, test_spec(task))
 
 
-def grade_log(log: str, task: Task, *, timed_out: bool = False) -> Grade:
-    """Grade the output of a task's eval script. A test missing from the log counts as failed."""
+def grade_log(log: str, task: Task, *, timed_out: bool = False, finished: bool | None = None,
+              test_status: int | None = None) -> Grade:
+    """Grade the output of a task's eval script. A test missing from the log counts as failed.
+
+    `finished` and `test_status` come from outside the log (eval/instance_run.py): whether the runner
+    saw the eval script end, and the test command's exit status. With them, nothing the tested code
+    prints can turn its run into an infrastructure error or forge the exit status: a marker counts
+    only where it stands before the tests start, and every exit-status line in the log is replaced by
+    the real one. Without them (`finished=None`: a bare log), the log is trusted as swebench trusts it.
+    """
     from swebench.harness.constants import (
         END_TEST_OUTPUT,
         START_TEST_OUTPUT,
@@ -70,11 +80,28 @@ def grade_log(log: str, task: Task, *, timed_out: bool = False) -> Grade:
     from swebench.harness.infra_failure import TIER_ENVIRONMENT, classify_text
     from swebench.harness.log_parsers import PARSER_REGISTRY
 
-    if timed_out:
+    oob = finished is not None
+    start = log.find(START_TEST_OUTPUT)
+    before_tests = log if start < 0 else log[:start]
+    if oob:
+        if TEST_PATCH_FAILED in before_tests:
+            return Grade(ERROR, "the task's test patch did not apply")
+        if start < 0:
+            return Grade(ERROR, "the eval script did not reach the tests" + (" (timed out)" if timed_out else ""))
+        if timed_out:
+            return Grade(UNRESOLVED, "tests timed out")
+        if not finished:
+            return Grade(UNRESOLVED, "the test run did not end normally: the tested code stopped it (or the container)")
+        log = _EXIT_LINE.sub("", log)
+        if test_status is not None:
+            log += f"\n>>>>> Test Exit Code: {test_status}\n"
+    elif timed_out:
         return Grade(ERROR, "tests timed out")
-    if TEST_PATCH_FAILED in log:
+    elif TEST_PATCH_FAILED in log:
         return Grade(ERROR, "the task's test patch did not apply")
     if START_TEST_OUTPUT not in log or END_TEST_OUTPUT not in log:
+        if oob:
+            return Grade(UNRESOLVED, "the tests ended without their end marker (the tested code stopped them)")
         return Grade(ERROR, "test output markers missing: the eval script did not run to the end")
     if task.log_parser not in PARSER_REGISTRY:
         return Grade(ERROR, f"unknown log parser {task.log_parser!r} (not in swebench's PARSER_REGISTRY)")
@@ -88,7 +115,7 @@ def grade_log(log: str, task: Task, *, timed_out: bool = False) -> Grade:
         os.unlink(path)
     if not found:
         hint = classify_text(log)
-        if hint and hint[1] == TIER_ENVIRONMENT:
+        if hint and hint[1] == TIER_ENVIRONMENT and not oob:  # with the runner's word, the text may be the model's
             return Grade(ERROR, f"the environment broke ({hint[0]})")
         detail = f" ({hint[0]})" if hint else ""
         return Grade(UNRESOLVED, f"no test results in the log{detail}")

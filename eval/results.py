@@ -52,7 +52,7 @@ class InstanceResult:
     patch_applied_by: str | None = None  # which apply method worked ("git apply" or the fallback)
     image: str | None = None  # the image tag that ran
     tests_status: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_apply, tests, total
+    timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_and_tests (one exec), total
     test_tampering: list[str] = field(default_factory=list)  # what the patch changes in test infrastructure
     test_output: str = field(default="", repr=False)  # written beside the result, not inside it
     eval_script: str = field(default="", repr=False)  # likewise (eval.sh)

@@ -26,7 +26,12 @@ class ExecResult:
 
 @runtime_checkable
 class Sandbox(Protocol):
-    def exec(self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None) -> ExecResult: ...
+    def exec(
+        self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> ExecResult:
+        """Run `cmd` with bash; `stdin` (if any) is its standard input, else it reads nothing."""
+        ...
 
     def read_file(self, path: str) -> str:
         """The file's text; FileNotFoundError, IsADirectoryError, or FileTooLargeError past READ_LIMIT."""

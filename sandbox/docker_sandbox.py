@@ -33,8 +33,10 @@ from . import ownership
 from .base import READ_LIMIT, ExecResult, FileTooLargeError, PatchResult, apply_patch
 
 _LABEL = "swesrl"
-# PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`.
-_INIT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"
+# PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`
+# (the kernel drops SIGKILL sent to a namespace's init from inside) and ignores the catchable signals, so
+# code under test cannot stop the container; swesrl stops it from outside (SIGKILL, `docker rm -f`).
+_INIT = "trap '' TERM INT HUP; while :; do sleep 3600 & wait $!; done"
 _TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
 # Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
 _REAP_AFTER = '"$@"; rc=$?; kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit $rc'
@@ -211,12 +213,13 @@ class DockerSandbox:
     # -- the Sandbox protocol ---------------------------------------------------------------------
 
     def exec(
-        self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None
+        self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
     ) -> ExecResult:
         """Run `cmd` with bash (not a login shell: the image's PATH, e.g. its venv, stays first),
-        stdout and stderr merged in order, output capped to `limits.output_bytes`."""
+        stdout and stderr merged in order, output capped to `limits.output_bytes`; `stdin` is sent first."""
         argv = ["bash", "-c", "exec 2>&1\n" + cmd]
-        r = self._run(argv, timeout, workdir, env, self.limits.output_bytes, reap=True)
+        r = self._run(argv, timeout, workdir, env, self.limits.output_bytes, stdin=stdin, reap=True)
         return ExecResult(r.stdout.decode("utf-8", errors="replace") + r.stderr, r.exit_code, r.timed_out, r.duration)
 
     def read_file(self, path: str) -> str:

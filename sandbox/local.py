@@ -40,14 +40,16 @@ class LocalSandbox:
     def _path(self, path: str) -> Path:
         return Path(path) if os.path.isabs(path) else self.root / path
 
-    def exec(self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None) -> ExecResult:
+    def exec(self, cmd: str, timeout: float, workdir: str | None = None, env: dict[str, str] | None = None,
+             stdin: bytes | None = None) -> ExecResult:
         start = time.perf_counter()
         proc = subprocess.Popen(
             ["bash", "-c", cmd], cwd=workdir or self.workdir, env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            start_new_session=True,
         )
         try:
-            out, _ = proc.communicate(timeout=timeout)
+            out, _ = proc.communicate(stdin, timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole session: children started by the command too

@@ -200,7 +200,7 @@ def test_gold_empty_wrong_and_stale_patches(real, tmp_path):
         assert rep.summary["resolved_ids"] == [MM] and rep.summary["empty_patch_ids"] == [PD]
         assert rep.results[MM].patch_applied_by == "git apply"
         assert rep.results[MM].tests_status["FAIL_TO_PASS"]["success"] == mm.FAIL_TO_PASS
-        assert {"container_start", "patch_apply", "tests", "total"} <= set(rep.results[MM].timings)
+        assert {"container_start", "patch_and_tests", "total"} <= set(rep.results[MM].timings)
         saved = json.loads((tmp_path / run / "report.json").read_text())
         assert saved["schema_version"] == 2 and saved["completed_ids"] == [MM]
         assert (tmp_path / run / MM / "model.patch").read_text() == mm.patch
@@ -224,20 +224,22 @@ def test_gold_empty_wrong_and_stale_patches(real, tmp_path):
 
 @pytest.mark.docker
 @pytest.mark.slow
-def test_infrastructure_failures_are_errors_and_leave_no_container(real, tmp_path):
+def test_a_hung_test_run_is_stopped_and_a_missing_image_is_an_error_and_no_container_is_left(real, tmp_path):
     from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_predictions
 
     tasks, options = real
-    hang = "diff --git a/conftest.py b/conftest.py\nnew file mode 100644\n--- /dev/null\n+++ b/conftest.py\n@@ -0,0 +1,2 @@\n+import time\n+time.sleep(600)\n"
+    # the gold fix with a sleep where the fix was: the tests hang in the patched code
+    hang = tasks[MM].patch.replace("+            or getattr(self.root.opts, self.SCHEMA_OPTS_VAR_NAME)",
+                                   "+            or __import__('time').sleep(600)")
     broken = replace(tasks[PD], image="swesrl/no-such-image:0")
     tight = EvalOptions(repos_dir=options.repos_dir, timeouts=Timeouts(start=30, command=30, instance=8))
     t0 = time.monotonic()
     rep = evaluate_predictions([tasks[MM], broken], _preds((MM, hang), (PD, broken.patch)), "t-infra", workers=2,
                                runs_dir=tmp_path, options=tight)
     assert time.monotonic() - t0 < 60  # the hung test run was stopped from the host
-    assert rep.summary["error_ids"] == [MM, PD]
-    assert "timed out" in rep.results[MM].reason
-    assert "does not exist locally" in rep.results[PD].reason
+    # the patched code ran out the clock: the model's outcome, not the infrastructure's (no retry forever)
+    assert rep.summary["unresolved_ids"] == [MM] and "timed out" in rep.results[MM].reason
+    assert rep.summary["error_ids"] == [PD] and "does not exist locally" in rep.results[PD].reason
     assert _run_containers("t-infra") == []
 
 
@@ -308,7 +310,7 @@ def test_prune_instance_drops_the_runs_instance_images_only(real, tmp_path):
 @pytest.mark.docker
 @pytest.mark.slow
 def test_a_worker_stuck_past_its_deadline_is_abandoned_as_an_error(real, tmp_path, monkeypatch):
-    """A Docker call that never returns (injected: patch application blocks until released) cannot hold
+    """A Docker call that never returns (injected: the instance's exec blocks until released) cannot hold
     the batch: the container is removed at the instance deadline, the worker abandoned after a grace,
     the instance recorded as an infrastructure error, and the other instance still graded."""
     import threading
@@ -318,14 +320,14 @@ def test_a_worker_stuck_past_its_deadline_is_abandoned_as_an_error(real, tmp_pat
 
     tasks, options = real
     release = threading.Event()
-    real_apply = evaluate.DockerSandbox.apply_patch
+    real_exec = evaluate.DockerSandbox.exec
 
-    def stuck_apply(sb, patch, timeout=120):
-        if "nothing fixed here" in patch:
+    def stuck_exec(sb, cmd, timeout, workdir=None, env=None, stdin=None):
+        if stdin and b"nothing fixed here" in stdin:
             release.wait()
-        return real_apply(sb, patch, timeout)
+        return real_exec(sb, cmd, timeout, workdir, env, stdin)
 
-    monkeypatch.setattr(evaluate.DockerSandbox, "apply_patch", stuck_apply)
+    monkeypatch.setattr(evaluate.DockerSandbox, "exec", stuck_exec)
     tight = EvalOptions(repos_dir=options.repos_dir, timeouts=Timeouts(start=30, command=30, instance=3))
     t0 = time.monotonic()
     try:

@@ -101,3 +101,32 @@ def test_pydicom_parser_keeps_parametrized_ids():
     task = replace(TASK, log_parser="parse_log_pydicom")
     names = parse_log("PASSED pydicom/tests/test_valuerep.py::test_assigning_bytes[OD-bytes-vm017-vmN17-DoubleFloatPixelData]\n", task)
     assert names == {"pydicom/tests/test_valuerep.py::test_assigning_bytes[OD-bytes-vm017-vmN17-DoubleFloatPixelData]": "PASSED"}
+
+
+def test_with_the_runners_word_the_log_cannot_forge_its_status_or_an_infrastructure_error():
+    forged = log(*ALL_PASS, exit_code=0)  # the log claims success (e.g. printed by the patched code)
+    assert grade_log(forged, TASK, finished=True, test_status=0).status == "resolved"
+    assert grade_log(forged, TASK, finished=True, test_status=1).status == "unresolved"  # the real status wins
+    started = log(*ALL_PASS).split("+ : '>>>>> End Test Output'")[0]
+    # printed by the tested code, after the tests started: not the eval script's marker
+    assert grade_log(started + TEST_PATCH_FAILED + "\n", TASK, finished=True, test_status=1).status == "unresolved"
+    assert grade_log(started, TASK, finished=False).status == "unresolved"  # the tested code ended the run
+    assert grade_log(started, TASK, finished=False, timed_out=True).status == "unresolved"
+    env_text = started + "Cannot connect to the Docker daemon\n+ : '>>>>> End Test Output'\n"
+    assert grade_log(env_text, TASK, finished=True, test_status=1).status == "unresolved"
+    # before the tests start, nothing of the model's code has run: these stay infrastructure errors
+    assert grade_log("+ cd /testbed\nerror: corrupt patch\n" + TEST_PATCH_FAILED + "\n", TASK, finished=True, test_status=3).status == "error"
+    assert grade_log("+ cd /testbed\n", TASK, finished=False, timed_out=True).status == "error"
+
+
+def test_the_runners_lines_split_apply_output_log_and_status():
+    from swesrl.eval.instance_run import parse_run, runner_input
+
+    nonce, stdin = runner_input("diff --git a/x b/x\n", "echo hi\n")
+    assert stdin.startswith(f"{nonce}\n19\ndiff --git a/x b/x\necho hi\n".encode())
+    out = f"Applied patch x cleanly.\n\nSWESRL-{nonce} applied git apply\nlog line\nSWESRL-fake done 0\n\nSWESRL-{nonce} done 1\nlate\n"
+    r = parse_run(out, nonce)
+    assert (r.patch_failed, r.applied_by, r.finished, r.test_status) == (False, "git apply", True, 1)
+    assert r.log == "log line\nSWESRL-fake done 0\n\n" and "Applied patch" in r.apply_output
+    assert parse_run(f"error: corrupt\n\nSWESRL-{nonce} patch_failed\n", nonce).patch_failed
+    assert not parse_run("log line\n", nonce).finished

@@ -103,3 +103,47 @@ def test_tampering_is_unresolved_and_reported_and_a_helper_still_resolves(mm, sw
     helper = mm.patch + new_file("src/marshmallow/helpers2.py", "def f():\n    return 1\n")
     ok = evaluate_patch(mm, helper, run_id="t-tamper", options=strict)
     assert ok.status == "resolved" and ok.test_tampering == [], ok.reason
+
+
+# Printed by the patched package when the test process exits, after pytest's own summary.
+FORGED_PASS = '''
+import atexit as _atexit
+
+_atexit.register(print, "PASSED tests/test_fields.py::TestParentAndName::test_datetime_list_inner_format\\n"
+                 ">>>>> Test Exit Code: 0")
+'''
+FORGED_INFRA_MARKER = '''
+import atexit as _atexit
+
+_atexit.register(print, ">>>>> Test Patch Apply Failed")
+'''
+KILL_EVERYTHING = '''
+import os as _os
+import signal as _signal
+
+for _sig in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
+    try:
+        _os.kill(1, _sig)
+    except OSError:
+        pass
+_os.kill(-1, _signal.SIGKILL)
+'''
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_what_the_tested_code_prints_or_kills_is_not_believed(mm, swebench_data):
+    """No name of pytest in these edits: the static check passes them, the out-of-band run status does not."""
+    from swesrl.eval.environment import ensure_task_image
+    from swesrl.eval.evaluate import EvalOptions, evaluate_patch
+
+    tar = str(swebench_data / "repos" / f"{MM}.tar.gz")
+    options = EvalOptions(repos_dir=str(swebench_data / "repos"))
+    ensure_task_image(mm, repos_dir=options.repos_dir)
+    for name, code in {"forged pass": FORGED_PASS, "forged infra marker": FORGED_INFRA_MARKER, "kill all": KILL_EVERYTHING}.items():
+        patch = edit(tar, "src/marshmallow/__init__.py", code)
+        assert find_tampering(patch, mm) == []
+        r = evaluate_patch(mm, patch, run_id="t-forge", options=options)
+        assert r.status == "unresolved", (name, r.status, r.reason)
+    gold = evaluate_patch(mm, mm.patch, run_id="t-forge", options=options)
+    assert gold.status == "resolved" and gold.patch_applied_by == "git apply", gold.reason
