@@ -135,7 +135,7 @@ class Agent:
             raise
         finally:
             self.finish(status, message)
-        return AgentResult(self.trajectory.final_patch or "", status, self.trajectory, self.usage)
+        return AgentResult(self.trajectory.final_patch or "", self.trajectory.metadata["exit_status"], self.trajectory, self.usage)
 
     def step(self) -> None:
         self.check_limits()
@@ -194,9 +194,11 @@ class Agent:
         meta = self.trajectory.metadata
         try:
             self.trajectory.final_patch = self.sandbox.diff()
-        except Exception as e:  # a dead sandbox must not hide why the run ended
+        except Exception as e:  # a dead sandbox, a diff too large: the infrastructure's, retried on resume
             self.trajectory.final_patch = ""
             meta["diff_error"] = f"{type(e).__name__}: {e}"
+            if status != "error":
+                status, message = "error", f"the patch could not be taken ({meta['diff_error']}); the run ended as {status}: {message}"
         meta.update(exit_status=status, exit_message=message, usage=asdict(self.usage),
                     wall_time=round(time.monotonic() - self.started, 3))
         if self.usage.cost is None and self.config.cost_limit is not None:

@@ -240,7 +240,10 @@ def _run_workers(jobs: list[tuple[Task, Prediction]], one: Callable[[Task, Predi
                 job = todo.get_nowait()
             except queue.Empty:
                 return
-            done.put(one(*job))
+            try:
+                done.put(one(*job))
+            except Exception as e:  # e.g. the result could not be saved (disk full): reported, the batch goes on
+                done.put(InstanceResult(job[0].instance_id, ERROR, f"evaluator: {type(e).__name__}: {e}"))
 
     def start() -> None:
         threading.Thread(target=work, name="swesrl-eval", daemon=True).start()
@@ -313,6 +316,8 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     except Exception as e:  # docker's own errors: the CLI reports this one line
         raise DockerUnavailable(e) from e
 
+    for tmp in run_dir.rglob(".*.tmp"):  # half-written files of a killed evaluator (this run id is ours now)
+        tmp.unlink(missing_ok=True)
     results: dict[str, InstanceResult] = {}
     reused: list[str] = []
     todo: list[tuple[Task, Prediction]] = []

@@ -251,14 +251,10 @@ def _records(source: str, split: str) -> Iterator[tuple[Any, Any]]:
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            with path.open(encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        yield f"line {n}", json.loads(line)
-                    except json.JSONDecodeError as e:
-                        yield f"line {n}", TaskError(source, f"line {n}", None, f"invalid JSON ({e.msg})")
+            from .predictions import json_lines
+
+            for n, got in json_lines(path):
+                yield f"line {n}", got.value if hasattr(got, "value") else TaskError(source, f"line {n}", None, got)
         elif suffix == ".json":
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))

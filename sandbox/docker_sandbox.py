@@ -37,6 +37,7 @@ _LABEL = "swesrl"
 # (the kernel drops SIGKILL sent to a namespace's init from inside) and ignores the catchable signals, so
 # code under test cannot stop the container; swesrl stops it from outside (SIGKILL, `docker rm -f`).
 _INIT = "trap '' TERM INT HUP; while :; do sleep 3600 & wait $!; done"
+_IN_WORKDIR = 'exec 2>&1\ncd -- "$1" 2>/dev/null || echo "[sandbox: the working directory $1 does not exist; running in /]"\nshift\n'
 _TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
 # Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
 _REAP_AFTER = '"$@"; rc=$?; kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit $rc'
@@ -218,8 +219,10 @@ class DockerSandbox:
     ) -> ExecResult:
         """Run `cmd` with bash (not a login shell: the image's PATH, e.g. its venv, stays first),
         stdout and stderr merged in order, output capped to `limits.output_bytes`; `stdin` is sent first."""
-        argv = ["bash", "-c", "exec 2>&1\n" + cmd]
-        r = self._run(argv, timeout, workdir, env, self.limits.output_bytes, stdin=stdin, reap=True)
+        # Docker starts the exec in `/` and bash changes directory: a workdir the command deleted is then a
+        # notice, not an exec that fails before it starts (every later command would fail the same way).
+        argv = ["bash", "-c", _IN_WORKDIR + cmd, "bash", workdir or self.workdir]
+        r = self._run(argv, timeout, "/", env, self.limits.output_bytes, stdin=stdin, reap=True)
         return ExecResult(r.stdout.decode("utf-8", errors="replace") + r.stderr, r.exit_code, r.timed_out, r.duration)
 
     def read_file(self, path: str) -> str:
@@ -287,6 +290,9 @@ class DockerSandbox:
             self._api.remove_container(cid, force=True)
         except docker.errors.NotFound:
             pass
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # 409: someone else's removal of it is already in progress
+                raise
         finally:
             self._client.close()
 

@@ -1,4 +1,4 @@
-"""Small helpers every stage may import: atomic writes, safe file names, middle truncation."""
+"""Small helpers every stage may import: atomic writes, safe file names, middle truncation, terminal-safe text."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ def truncate_middle(text: str, max_chars: int) -> str:
     tail = max_chars - head
     cut = len(text) - head - tail
     return f"{text[:head]}\n[... {cut} characters truncated ...]\n{text[len(text) - tail:]}"
+
+
+# C0 controls but tab and newline, DEL, and C1 controls: a terminal would act on them (move the cursor,
+# set the title, re-colour, or with some terminals worse).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text from a sandbox or a model as it can be printed: each control character shown as its escape
+    (`\\x1b`), so command output cannot drive the terminal. Stored data keeps the raw characters."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)

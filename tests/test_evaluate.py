@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -73,7 +74,7 @@ def test_malformed_prediction_lines_are_named_and_the_rest_load(tmp_path):
         (None, "empty_patch", "empty"),
         ("  \n", "empty_patch", "empty"),
         ("I could not fix this issue.", "patch_failed", "no file headers"),
-        ("diff --git a/x.png b/x.png\nGIT binary patch\nliteral 3\n", "patch_failed", "binary"),
+        ("diff --git a/x.png b/x.png\nindex 1..2 100644\nBinary files a/x.png and b/x.png differ\n", "patch_failed", "without its data"),
         ("a\x00b", "patch_failed", "binary"),
         ("--- a/../../etc/passwd\n+++ b/../../etc/passwd\n@@ -1 +1 @@\n-a\n+b\n", "patch_failed", "outside the repository"),
         ("--- /etc/passwd\n+++ /etc/passwd\n@@ -1 +1 @@\n-a\n+b\n", "patch_failed", "outside the repository"),
@@ -83,6 +84,26 @@ def test_malformed_prediction_lines_are_named_and_the_rest_load(tmp_path):
 def test_patches_that_cannot_be_evaluated(patch, status, words):
     got = patch_problem(patch)
     assert got is not None and got[0] == status and words in got[1]
+
+
+def test_one_bad_line_is_named_and_the_batch_goes_on(tmp_path):
+    """A lone surrogate (JSON allows the escape), a byte that is not UTF-8, a line nested past the
+    recursion limit: each is that line's error; the other predictions and tasks still load."""
+    good = json.dumps({"instance_id": "a", "model_name_or_path": "m", "model_patch": NOOP_PATCH})
+    lone = '{"instance_id": "b", "model_name_or_path": "m", "model_patch": "diff \\ud800 x"}'
+    path = tmp_path / "preds.jsonl"
+    path.write_bytes(b"\n".join([good.encode(), lone.encode(), b'{"instance_id": "c\xff"}', b"[" * 100_000, b""]))
+    preds, errors = load_predictions(path)
+    by_id = {p.instance_id: p for p in preds}
+    assert by_id["a"].model_patch == NOOP_PATCH and by_id["b"].invalid.startswith("field 'model_patch' is not valid text: a lone surrogate")
+    assert [str(e) for e in errors] == [f"{path}, line 3: not UTF-8 (byte 0xff at column 19)",
+                                        f"{path}, line 4: invalid JSON (nested too deeply)"]
+    tasks_file = tmp_path / "tasks.jsonl"
+    task = json.loads((Path(__file__).parents[1] / "examples" / "tasks" / "tasks.jsonl").read_text().splitlines()[0])
+    tasks_file.write_bytes(b"\n".join([b'{"instance_id": "x\xfe"}', b"[" * 100_000, json.dumps(task).encode(), b""]))
+    problems: list = []
+    assert [t.instance_id for t in load_tasks(tasks_file, errors=problems)] == [task["instance_id"]]
+    assert ["not UTF-8" in str(e) for e in problems] == [True, False] and "nested too deeply" in str(problems[1])
 
 
 def test_crlf_and_sloppy_hunks_are_left_to_git_apply(swebench_data):
@@ -368,3 +389,20 @@ def test_sigterm_mid_batch_leaves_no_container(real, swebench_data, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_binary_hunk_as_git_writes_it_is_applied(real, tmp_path):
+    """The agent's diff is `git diff --binary`; the evaluator applies its binary hunks (git apply)."""
+    from swesrl.eval.evaluate import evaluate_patch
+
+    tasks, options = real
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "blob.bin").write_bytes(bytes(range(256)) * 40)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    binary = subprocess.run(["git", "-C", str(tmp_path), "diff", "--cached", "--binary"], capture_output=True, text=True, check=True).stdout
+    assert "GIT binary patch" in binary
+    r = evaluate_patch(tasks[MM], tasks[MM].patch + binary, run_id="t-binary", options=options)
+    assert r.status == "resolved" and r.patch_applied_by == "git apply", r.reason

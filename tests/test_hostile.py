@@ -140,3 +140,44 @@ with DockerSandbox({base!r}, run_id={run_id!r}, workdir="/root") as sb:
     assert "a large file: lines 1-2000 shown" in first and size < 1_100_000
     assert "lines 1000000-1000002 shown" in second and "1000001\t" in second
     assert third == "ERROR: /dev/zero is not a regular file; the editor views files"
+
+
+def test_a_container_removed_mid_run_is_an_error_not_a_submitted_empty_patch(base: str, run_id: str) -> None:
+    from swesrl.agent.loop import AgentConfig, run_agent
+    from swesrl.agent.policies import ScriptedPolicy
+    from swesrl.trajectories import Bash, Submit, render_answer, render_xml
+
+    steps = [Bash("git init -q . && echo x > f && git add f && git -c user.email=a@b -c user.name=a commit -qm base"),
+             Bash("echo fixed > f; sleep 30"), Submit()]
+    policy = ScriptedPolicy([render_answer("t", render_xml(a)) for a in steps])
+    with DockerSandbox(base, run_id=run_id, workdir="/root") as sb:
+        threading.Timer(2.0, lambda: docker.from_env().containers.get(sb.container_id).remove(force=True)).start()
+        result = run_agent(policy, sb, "fix f", config=AgentConfig(workdir="/root"))
+    assert result.exit_status == "error" and result.patch == ""
+    assert "the patch could not be taken" in result.trajectory.metadata["exit_message"], result.trajectory.metadata
+
+
+def test_a_deleted_workdir_does_not_break_later_commands(base: str, run_id: str) -> None:
+    with DockerSandbox(base, run_id=run_id, workdir="/work") as sb:
+        sb.exec("mkdir -p /work && touch /work/a", 10)
+        assert sb.exec("rm -rf /work", 10).exit_code == 0
+        gone = sb.exec("pwd", 10)
+        assert gone.exit_code == 0 and "/work does not exist; running in /" in gone.output and gone.output.endswith("/\n")
+        sb.exec("mkdir -p /work", 10)
+        assert sb.exec("pwd; ls", 10).output == "/work\n"
+
+
+def test_observations_are_escaped_on_the_terminal_and_stored_raw(tmp_path) -> None:
+    from rich.console import Console
+
+    from swesrl.trajectories import Bash
+    from swesrl.trajectories.render import render_trajectory
+    from swesrl.trajectories.schema import Step, Trajectory
+
+    title = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    traj = Trajectory(id="t", problem_statement="p", steps=[Step("t", Bash("printf ..."), f"out{title}done")])
+    console = Console(record=True, force_terminal=True, width=200)
+    console.print(render_trajectory(traj))
+    shown = console.export_text(styles=False)
+    assert "\x1b]" not in shown and "\x9b" not in shown and "\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m" in shown
+    assert traj.to_dict()["steps"][0]["observation"] == f"out{title}done"  # the stored run keeps the raw bytes

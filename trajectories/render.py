@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
-from swesrl.util import truncate_middle
+from swesrl.util import terminal_safe, truncate_middle
 
 from .actions import render_xml
 from .schema import Trajectory
@@ -19,21 +19,21 @@ def render_trajectory(traj: Trajectory, max_observation_chars: int = 1500) -> Re
         (traj.id, "bold"),
         f"  instance={traj.instance_id}  format={traj.source_format}  outcome={traj.outcome}  steps={len(traj.steps)}",
     )
-    parts: list[RenderableType] = [head, Panel(Text(traj.problem_statement.strip()), title="issue", border_style="blue")]
+    parts: list[RenderableType] = [head, Panel(Text(terminal_safe(traj.problem_statement.strip())), title="issue", border_style="blue")]
     for i, step in enumerate(traj.steps):
         body: list[RenderableType] = []
         if step.thought.strip():
-            body.append(Text(step.thought.strip(), style="italic"))
+            body.append(Text(terminal_safe(step.thought.strip()), style="italic"))
         if step.action is None:
             body.append(Text(f"no action: {step.action_error or 'unknown reason'}", style="bold red"))
         else:
-            body.append(Text(render_xml(step.action), style="cyan"))
+            body.append(Text(terminal_safe(render_xml(step.action)), style="cyan"))
         if step.observation:
-            body.append(Text(truncate_middle(step.observation, max_observation_chars), style="dim"))
+            body.append(Text(terminal_safe(truncate_middle(step.observation, max_observation_chars)), style="dim"))
         kind = step.action.kind if step.action is not None else "none"
         parts.append(Panel(Group(*body), title=f"step {i} · {kind}", title_align="left"))
     if traj.final_patch:
-        parts.append(Panel(Text(traj.final_patch), title="final patch", border_style="green"))
+        parts.append(Panel(Text(terminal_safe(traj.final_patch)), title="final patch", border_style="green"))
     return Group(*parts)
 
 

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from swesrl.util import terminal_safe
+
 from . import SUMMARY
 from .output import err, out
 from .run_options import (
@@ -46,7 +48,7 @@ def _report(result, path: Path, patch_file: Path) -> None:
               f"patch: {patch_file}", highlight=False)
     msg = result.trajectory.metadata.get("exit_message")
     if msg and result.exit_status != "submitted":
-        err.print(f"  {msg}", markup=False, highlight=False)
+        err.print(f"  {terminal_safe(msg)}", markup=False, highlight=False)
 
 
 def _uncommitted(repo: Path) -> str:
@@ -157,7 +159,8 @@ def run(
     path = out_path or Path("runs") / "agent" / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     view = None if quiet else StepView(err, cfg.agent.step_limit)
     result = run_on_issue(cfg, image, problem, path, label=name, on_step=view, confirm=confirm_on(err) if confirm else None, **ids)
-    out.print(result.patch, end="", markup=False, highlight=False)
+    # the patch as it is when piped to a file; escaped when it is shown on a terminal
+    out.print(terminal_safe(result.patch) if out.is_terminal else result.patch, end="", markup=False, highlight=False)
     if not quiet:
         _report(result, path, patch_path(path))
     elif result.exit_status not in ("submitted",):

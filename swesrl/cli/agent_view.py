@@ -7,22 +7,15 @@ title. The trajectory keeps the raw text.
 
 from __future__ import annotations
 
-import re
-
 from rich.console import Console
 from rich.text import Text
 
 from swesrl.agent.policies import Usage
 from swesrl.trajectories.actions import Action, Bash, render_xml
 from swesrl.trajectories.schema import Step
+from swesrl.util import terminal_safe as printable
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 OBSERVATION_LINES = 6
-
-
-def printable(text: str) -> str:
-    """Control characters as visible codes; newlines and tabs stay."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def action_text(action: Action | None) -> str:
