@@ -155,6 +155,10 @@ def evaluate_patch(
             # one exec: patch applied, eval script run, the real test status reported (eval/instance_run.py)
             run = sb.exec(RUNNER, timeout=left, env={"PYTHONHASHSEED": str(options.seed)}, stdin=stdin)
             timings["patch_and_tests"] = round(time.monotonic() - t, 3)
+            if f"SWESRL-{nonce} done" not in run.output and sb.exec("true", 30).exit_code != 0:
+                # the run ended early and the container no longer answers (removed, or the daemon's
+                # trouble): not the patch's doing, whose code cannot stop PID 1
+                return result(ERROR, "the container died during the tests", image=image, test_output=run.output)
     except Exception as e:
         return result(ERROR, f"sandbox: {type(e).__name__}: {_short(str(e))}", image=image)
     finally:

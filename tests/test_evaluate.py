@@ -336,19 +336,19 @@ def test_a_worker_stuck_past_its_deadline_is_abandoned_as_an_error(real, tmp_pat
     the instance recorded as an infrastructure error, and the other instance still graded."""
     import threading
 
-    from swesrl.eval import evaluate
     from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_predictions
+    from swesrl.sandbox.docker_sandbox import DockerSandbox
 
     tasks, options = real
     release = threading.Event()
-    real_exec = evaluate.DockerSandbox.exec
+    real_exec = DockerSandbox.exec
 
     def stuck_exec(sb, cmd, timeout, workdir=None, env=None, stdin=None):
         if stdin and b"nothing fixed here" in stdin:
             release.wait()
         return real_exec(sb, cmd, timeout, workdir, env, stdin)
 
-    monkeypatch.setattr(evaluate.DockerSandbox, "exec", stuck_exec)
+    monkeypatch.setattr(DockerSandbox, "exec", stuck_exec)
     tight = EvalOptions(repos_dir=options.repos_dir, timeouts=Timeouts(start=30, command=30, instance=3))
     t0 = time.monotonic()
     try:
@@ -406,3 +406,27 @@ def test_a_binary_hunk_as_git_writes_it_is_applied(real, tmp_path):
     assert "GIT binary patch" in binary
     r = evaluate_patch(tasks[MM], tasks[MM].patch + binary, run_id="t-binary", options=options)
     assert r.status == "resolved" and r.patch_applied_by == "git apply", r.reason
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_container_removed_mid_tests_is_an_error_and_is_redone(real, tmp_path):
+    """The infrastructure's failure, not the patch's: `error`, never reused on a rerun."""
+    import threading
+
+    import docker
+
+    from swesrl.eval.evaluate import evaluate_patch
+    from swesrl.eval.results import reusable
+
+    tasks, options = real
+    hang = tasks[MM].patch.replace("+            or getattr(self.root.opts, self.SCHEMA_OPTS_VAR_NAME)",
+                                   "+            or __import__('time').sleep(600)")
+
+    def remove_soon(sb):
+        if sb is not None:
+            threading.Timer(4.0, lambda: docker.from_env().containers.get(sb.container_id).remove(force=True)).start()
+
+    r = evaluate_patch(tasks[MM], hang, run_id="t-died", options=options, on_container=remove_soon)
+    assert r.status == "error", (r.status, r.reason)
+    assert not reusable(r, r.provenance)
