@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swesrl.trajectories.actions import render_xml
-from swesrl.trajectories.answer import render_answer
 from swesrl.trajectories.context import Message
+from swesrl.trajectories.normalize import expert_turns, normalize
 from swesrl.trajectories.schema import Trajectory
 
 from .policies import PolicyError, Reply
@@ -22,8 +21,9 @@ BUNDLED = Path(__file__).resolve().parents[1] / "examples" / "trajectories"
 
 
 def expert_answers(trajectory: Trajectory) -> list[str]:
-    """The expert's turns that hold an action, as answer text (turns with no usable action are skipped)."""
-    return [render_answer(s.thought, render_xml(s.action)) for s in trajectory.steps if s.action is not None]
+    """The expert's target turns as answer text, normalized as the split normalizes them (SWE-agent's
+    windowed commands as editor calls, mini-swe-agent's sentinel as submit), so the agent can run each."""
+    return [answer for answer, _ in expert_turns(normalize(trajectory))]
 
 
 @dataclass

@@ -71,3 +71,22 @@ def test_no_format_loses_more_than_a_tenth_of_its_steps(traj_data):
         lost = sum(report.dropped.values())
         assert lost <= 0.10 * report.steps, f"{name}: {dict(report.dropped)} of {report.steps} steps"
     assert stats.answer_not_exact == 0
+
+
+@pytest.mark.parametrize("folder", FORMATS)
+def test_replay_and_whole_run_sft_use_the_same_normalized_answers(folder, traj_data):
+    """Replay plays, and whole-run SFT trains on, exactly the targets the split keeps: every answer
+    parses to a canonical action (no windowed `open`, no mini sentinel kept as bash)."""
+    from swesrl.agent.replay_policy import expert_answers
+    from swesrl.training.data import trajectory_messages
+
+    for traj in read_trajectories(traj_data / folder):
+        if isinstance(traj, Exception):
+            continue
+        answers = expert_answers(traj)
+        targets = [render_answer(e.thought, e.target) for e in split_all([traj])]
+        assert answers == targets, traj.id
+        for answer in answers:
+            assert not isinstance(parse_answer(answer)[1], ToolCall), traj.id
+        sft = [m["content"] for m in trajectory_messages(traj) if m["role"] == "assistant"]
+        assert sft == answers, traj.id

@@ -11,9 +11,9 @@ import json
 import logging
 from pathlib import Path
 
-from swesrl.trajectories.actions import render_xml
 from swesrl.trajectories.answer import render_answer
 from swesrl.trajectories.context import ContextConfig, Turn, build_messages
+from swesrl.trajectories.normalize import expert_turns, normalize
 from swesrl.trajectories.schema import Trajectory
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,11 @@ def sft_step_dataset(ds, target: str = "thought_action"):
 
 
 def trajectory_messages(traj: Trajectory) -> list[dict]:
-    """The whole run as one conversation, in the same prompt format the agent sees at inference."""
-    turns = [Turn(render_answer(s.thought, render_xml(s.action)), s.observation) for s in traj.steps if s.action is not None]
-    return build_messages(traj.problem_statement, turns, ContextConfig(context_steps=None, max_prompt_tokens=10**9))
+    """The whole run as one conversation, in the same prompt format the agent sees at inference, with
+    the same normalized targets the step split makes (one action space for both SFT forms)."""
+    norm = normalize(traj)
+    turns = [Turn(answer, observation) for answer, observation in expert_turns(norm)]
+    return build_messages(norm.problem_statement, turns, ContextConfig(context_steps=None, max_prompt_tokens=10**9))
 
 
 def sft_trajectory_dataset(path: str | Path):

@@ -96,6 +96,13 @@ def normalize(traj: Trajectory, workdir: str | None = DEFAULT_WORKDIR) -> Normal
     return Normalized(remap(traj.problem_statement), turns)
 
 
+def expert_turns(norm: Normalized) -> list[tuple[str, str]]:
+    """A normalized run's target turns as (expert answer, observation), in order: what replay plays
+    back and whole-run SFT trains on. Turns that are no target are left out, since the model must
+    never learn (nor the agent run) an answer the parser refuses."""
+    return [(render_answer(d.thought, d.answer or ""), d.observation) for d in norm.turns if d.action is not None]
+
+
 def expert_answer_exact(thought: str, target: str, parameters: int) -> bool:
     """Does the expert's own answer (thought + target) parse back to the target? Then it scores 1.0.
 
