@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,8 @@ def evaluate_patch(
     nonce, stdin = runner_input(patch if patch and patch.strip() else None, script)
     try:
         t = time.monotonic()
-        limits = options.limits or EVAL_LIMITS
+        # the container ends itself soon after the instance budget, even if this process is killed
+        limits = replace(options.limits or EVAL_LIMITS, lifetime=tm.instance + 120)
         with open_sandbox(
             "docker", image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=False,
             workdir=options.workdir, start_timeout=tm.start,

@@ -36,7 +36,9 @@ _LABEL = "swesrl"
 # PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`
 # (the kernel drops SIGKILL sent to a namespace's init from inside) and ignores the catchable signals, so
 # code under test cannot stop the container; swesrl stops it from outside (SIGKILL, `docker rm -f`).
-_INIT = "trap '' TERM INT HUP; while :; do sleep 3600 & wait $!; done"
+# It exits (ending the container) after Limits.lifetime seconds: a container whose owner was killed
+# with SIGKILL, so that no cleanup ran, still goes away on its own.
+_INIT = "trap '' TERM INT HUP; end=$(($(date +%s) + $1)); while [ $(date +%s) -lt $end ]; do sleep $((end - $(date +%s))) & wait $!; done"
 _IN_WORKDIR = 'exec 2>&1\ncd -- "$1" 2>/dev/null || echo "[sandbox: the working directory $1 does not exist; running in /]"\nshift\n'
 _TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
 # Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
@@ -57,6 +59,7 @@ class Limits:
     disk_bytes: int | None = 4 << 30  # the writable layer: past it, growth kills the command (overlay2 has no quota)
     min_free_disk: int = 2 << 30  # no container starts while Docker's disk has less free than this
     log_bytes: str = "1m"  # the container's own log (output of PID 1): swesrl reads command output itself
+    lifetime: float = 6 * 3600  # seconds; then the container stops by itself, whatever its owner does
 
 
 class _Output:
@@ -125,6 +128,23 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
 
 
+_reaped = threading.Event()
+
+
+def _reap_dead_owners_once() -> None:
+    """The first sandbox of a process removes, in the background, containers whose owner process
+    is gone (what SIGKILLed runs left); live runs' containers are never touched."""
+    if _reaped.is_set():
+        return
+    _reaped.set()
+    threading.Thread(target=_safe_prune, name="swesrl-reap", daemon=True).start()
+
+
+def _safe_prune() -> None:
+    with contextlib.suppress(Exception):  # a reap that fails changes nothing; prune reports it when asked
+        prune()
+
+
 def handle_termination() -> None:
     """SIGTERM and SIGHUP (what `timeout`, schedulers, Ray and a closed terminal send) end the process
     the way Ctrl-C does, through every `finally` and atexit, so its containers are removed. Their
@@ -164,6 +184,7 @@ class DockerSandbox:
         self.container_id: str | None = None
         self.restarts = 0
         handle_termination()
+        _reap_dead_owners_once()
         self._client = docker.from_env(timeout=start_timeout)
         self._api = self._client.api
         self._disk_note = ""  # set by the disk watch when it killed this container's processes
@@ -176,7 +197,7 @@ class DockerSandbox:
         try:
             container = self._client.containers.create(
                 image,
-                ["sh", "-c", _INIT],
+                ["sh", "-c", _INIT, "swesrl-init", str(int(limits.lifetime))],
                 name=name,
                 labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id, **ownership.owner_labels()},
                 network_mode="host" if network else "none",

@@ -181,3 +181,20 @@ def test_observations_are_escaped_on_the_terminal_and_stored_raw(tmp_path) -> No
     shown = console.export_text(styles=False)
     assert "\x1b]" not in shown and "\x9b" not in shown and "\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m" in shown
     assert traj.to_dict()["steps"][0]["observation"] == f"out{title}done"  # the stored run keeps the raw bytes
+
+
+def test_orphans_die_on_their_own(base: str, run_id: str) -> None:
+    """A container outlives a SIGKILLed owner by at most its lifetime, and the next swesrl process
+    to start a sandbox removes it at once."""
+    with DockerSandbox(base, run_id=run_id, limits=Limits(lifetime=2)) as sb:
+        time.sleep(5)
+        assert docker.from_env().containers.get(sb.container_id).status == "exited"
+    orphan = f"{run_id}-orphan"
+    leak = (f"import os, signal\nfrom swesrl.sandbox.docker_sandbox import DockerSandbox\nDockerSandbox({base!r}, run_id={orphan!r})\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    subprocess.run([sys.executable, "-c", leak], timeout=120)
+    assert containers(orphan) == 1
+    starter = (f"import time\nfrom swesrl.sandbox.docker_sandbox import DockerSandbox\nwith DockerSandbox({base!r}, run_id={run_id!r}):\n"
+               "    time.sleep(8)\n")
+    subprocess.run([sys.executable, "-c", starter], timeout=120, check=True)
+    assert containers(orphan) == 0
