@@ -101,6 +101,13 @@ def test_known_models_are_priced():
     assert reply.usage.cost == pytest.approx(0.15)
 
 
+def test_prices_tell_apart_models_with_a_common_prefix():
+    from swesrl.agent.prices import cost_of
+
+    assert cost_of("o3-mini", 1_000_000, 0) < cost_of("o3", 1_000_000, 0)  # o3-mini is not priced as o3
+    assert cost_of("my-local-model", 1000, 1000) is None
+
+
 def test_429_then_success_and_5xx_are_retried():
     script = [(429, {"error": "rate limited"}), (503, {"error": "overloaded"}), (200, chat(ANSWER))]
     with ScriptedServer(script) as srv:
