@@ -16,6 +16,7 @@ from typing import Any
 
 from swesrl.trajectories import Trajectory, TrajectoryError, render_xml
 from swesrl.trajectories.readers import read_trajectories
+from swesrl.util import safe_name
 
 CURVES = (
     ("reward_mean", "mean reward (± std)"),
@@ -280,6 +281,28 @@ def _protocols_table(evals: list[EvalRun]) -> tuple[str, list[str]] | None:
     return table, md
 
 
+def _page_name(root: Path, run_dir: Path) -> str:
+    """A run's page prefix from its whole path under the report root: two runs with the same folder
+    name in different places get different pages."""
+    rel = run_dir.relative_to(root) if run_dir != root else Path(root.name)
+    return safe_name("__".join(rel.parts))
+
+
+def _matrix(evals: list[EvalRun]) -> tuple[str, list[str]] | None:
+    """Every instance (rows) by every evaluation run (columns): the status each run got."""
+    if len(evals) < 2:
+        return None
+    status = [{str(i["instance_id"]): str(i.get("status", "resolved" if i.get("resolved") else "unresolved")) for i in e.instances} for e in evals]
+    ids = sorted(set().union(*status))
+    names = [e.name for e in evals]
+    rows = "".join("<tr><td>" + html.escape(iid) + "</td>" + "".join(
+        f"<td class='{html.escape(st.get(iid, ''))}'>{html.escape(st.get(iid, '-'))}</td>" for st in status) + "</tr>" for iid in ids)
+    table = "<table><tr><th>instance</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>" + rows + "</table>"
+    md = ["| instance | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    md += [f"| {iid} | " + " | ".join(st.get(iid, "-") for st in status) + " |" for iid in ids]
+    return table, md
+
+
 def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write report.html and report.md (and one page per trajectory) into ``out_dir``; return the HTML path."""
     root = Path(run_dir)
@@ -320,8 +343,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
         if loc:
             head += f"; gold files localized in {loc[0]}/{loc[1]}"
         loc_th, loc_md = ("<th>localized</th>", " localized |") if loc else ("", "")
-        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th>{loc_th}<th>steps</th><th>time (s)</th><th>patch (lines)</th><th>actions</th><th>trajectory</th></tr>")
-        md += [f"## Evaluation — {head}", "", f"| instance | status |{loc_md} steps | time (s) | patch (lines) | actions |", "|---|---|---|---|---|---|" + ("---|" if loc else "")]
+        body.append(f"<h2>Evaluation — {html.escape(head)}</h2><table><tr><th>instance</th><th>status</th><th>reason</th>{loc_th}"
+                    "<th>agent exit</th><th>steps</th><th>agent time (s)</th><th>eval time (s)</th><th>patch (lines)</th><th>actions</th><th>trajectory</th></tr>")
+        md += [f"## Evaluation — {head}", "", f"| instance | status | reason |{loc_md} agent exit | steps | agent time (s) | eval time (s) | patch (lines) | actions |",
+               "|---|---|---|---|---|---|---|---|---|" + ("---|" if loc else "")]
         for inst in e.instances:
             iid = str(inst["instance_id"])
             status = str(inst.get("status", "resolved" if inst.get("resolved") else "unresolved"))
@@ -333,8 +358,15 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
                 patch = patch_file.read_text(encoding="utf-8", errors="replace")
             lines = len(patch.splitlines())
             link = "-"
-            if inst.get("_trajectory"):
-                page = out / "trajectories" / f"{e.path.name}__{iid}.html"
+            traj = inst.get("_trajectory")
+            meta = traj.metadata if traj else {}
+            exit_status = str(meta.get("exit_status") or "-")
+            wall = meta.get("wall_time")
+            agent_secs = f"{wall:.1f}" if isinstance(wall, (int, float)) else "-"
+            reason = str(inst.get("reason") or "")
+            reason_cell = reason.splitlines()[0][:160] if reason else ""
+            if traj:
+                page = out / "trajectories" / f"{_page_name(root, e.path)}__{safe_name(iid)}.html"
                 page.parent.mkdir(exist_ok=True)
                 page.write_text(_trajectory_page(inst["_trajectory"]), encoding="utf-8")
                 link = f"<a href='trajectories/{page.name}'>view</a>"
@@ -343,11 +375,20 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
             localized = "-" if hit is None else "yes" if hit else "miss"
             loc_td, loc_cell = (f"<td>{localized}</td>", f" {localized} |") if loc else ("", "")
             actions = _action_kinds(inst.get("_trajectory"))
-            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td>{loc_td}<td>{steps}</td>"
-                        f"<td>{secs}</td><td>{lines}</td><td>{html.escape(actions)}</td><td>{link}</td></tr>")
-            md.append(f"| {iid} | {status} |{loc_cell} {steps} | {secs} | {lines} | {actions} |")
+            body.append(f"<tr><td>{html.escape(iid)}</td><td class='{html.escape(status)}'>{html.escape(status)}</td>"
+                        f"<td title='{html.escape(reason)}'>{html.escape(reason_cell)}</td>{loc_td}<td>{html.escape(exit_status)}</td><td>{steps}</td>"
+                        f"<td>{agent_secs}</td><td>{secs}</td><td>{lines}</td><td>{html.escape(actions)}</td><td>{link}</td></tr>")
+            md.append(f"| {iid} | {status} | {reason_cell.replace('|', '/')} |{loc_cell} {exit_status} | {steps} | {agent_secs} | {secs} | {lines} | {actions} |")
         body.append("</table>")
         md.append("")
+        missing = [str(i) for i in e.summary.get("incomplete_ids", [])]
+        if missing:
+            body.append(f"<p>No prediction (not evaluated): {html.escape(', '.join(missing))}</p>")
+            md += [f"No prediction (not evaluated): {', '.join(missing)}", ""]
+    matrix = _matrix(evals)
+    if matrix:
+        body.append("<h2>Instances × runs</h2>" + matrix[0])
+        md += ["## Instances × runs", "", *matrix[1], ""]
     if not training and not evals and not find_heldout_evals(root):
         body.append("<p>No training metrics (metrics.jsonl) or evaluation reports (report.json) found under this folder.</p>")
         md.append("No training metrics or evaluation reports found under this folder.")

@@ -40,7 +40,7 @@ def _run_folder(root: Path) -> Path:
         Step("Done.", Submit(), ""),
     ], instance_id="demo__demo-1")
     (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict()))
-    report = build_report(list(results), list(results), results, run_id="replay")
+    report = build_report([*results, "demo__demo-3"], list(results), results, run_id="replay")  # demo-3: no prediction
     (run / "report.json").write_text(json.dumps(report))
     return root
 
@@ -51,13 +51,15 @@ def test_report_holds_curves_rates_and_instances(tmp_path):
     assert result.exit_code == 0, result.output
     page = (root / "report" / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 6  # 5 training curves + resolve rates
-    assert "replay: 1/2 resolved (50%)" in page
-    assert "<td class='resolved'>resolved</td><td>2</td><td>3.2</td><td>6</td>" in page
-    traj_page = (root / "report" / "trajectories" / "replay__demo__demo-1.html").read_text()
+    assert "replay: 1/3 resolved (33%)" in page
+    # status, reason, agent exit, steps, agent time, eval time, patch lines
+    assert "<td class='resolved'>resolved</td><td title=''></td><td>-</td><td>2</td><td>-</td><td>3.2</td><td>6</td>" in page
+    assert "No prediction (not evaluated): demo__demo-3" in page
+    traj_page = (root / "report" / "trajectories" / "eval__replay__demo__demo-1.html").read_text()
     assert "&lt;b&gt;frobnicator&lt;/b&gt;" in traj_page and "ls /testbed" in traj_page
     md = (root / "report" / "report.md").read_text()
     assert "| srl | 8 | -0.400 | 0.300 |" in md
-    assert "| demo__demo-2 | unresolved | - | 2.5 | 6 |" in md
+    assert "| demo__demo-2 | unresolved | FAIL_TO_PASS failed | - | - | - | 2.5 | 6 |" in md
 
 
 def test_report_on_an_empty_folder_says_so(tmp_path):
@@ -113,6 +115,7 @@ def test_report_puts_the_protocols_side_by_side_and_shows_pipeline_stages(tmp_pa
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| model | oracle | pipeline | agent |" in md
     assert "| hf:runs/srl | 1/1 (100.0%) | 0/1 (0.0%) | - |" in md
-    assert "pipeline: 0/1 resolved (0%); gold files localized in 0/1" in md and "| demo__demo-1 | unresolved | miss |" in md
+    assert "pipeline: 0/1 resolved (0%); gold files localized in 0/1" in md and "| demo__demo-1 | unresolved |  | miss |" in md
+    assert "| demo__demo-1 | resolved | unresolved |" in md  # instances x runs
     page = (tmp_path / "report" / "trajectories" / "pipeline__demo__demo-1.html").read_text()
     assert "stage: localize" in page and "&lt;repository&gt;" in page and "MISS" in page
