@@ -18,13 +18,25 @@ from swesrl.trajectories import Trajectory, TrajectoryError, render_xml
 from swesrl.trajectories.readers import read_trajectories
 from swesrl.util import safe_name
 
+# (metric, title, which runs): a GRPO loss and an SFT cross-entropy are different quantities, so
+# they get their own plots.
 CURVES = (
-    ("reward_mean", "mean reward (± std)"),
-    ("groups_kept_frac", "share of groups kept by dynamic sampling"),
-    ("format_error_rate", "format-error rate"),
-    ("completion_length", "completion length (tokens)"),
-    ("loss", "training loss (SFT and SRL)"),
+    ("reward_mean", "mean reward (± std)", "all"),
+    ("groups_kept_frac", "share of groups kept by dynamic sampling", "all"),
+    ("format_error_rate", "format-error rate", "all"),
+    ("completion_length", "completion length (tokens)", "all"),
+    ("loss", "GRPO loss (SRL, RLVR)", "grpo"),
+    ("loss", "cross-entropy (SFT)", "sft"),
 )
+
+
+def _is_grpo(run: TrainingRun) -> bool:
+    return any("reward_mean" in row or "reward" in row for row in run.rows)
+
+
+def _no_kept_group(run: TrainingRun) -> list[int]:
+    """Steps where dynamic sampling kept no group: the policy got no gradient from the reward."""
+    return [row["step"] for row in run.rows if row.get("groups_kept_frac") == 0]
 
 
 @dataclass
@@ -174,8 +186,9 @@ def _plots(training: list[TrainingRun], evals: list[EvalRun]) -> list[tuple[str,
     import matplotlib.pyplot as plt
 
     out: list[tuple[str, str]] = []
-    for key, title in CURVES:
-        series = [(r.name, [(row["step"], row[key], row.get("reward_std")) for row in r.rows if row.get(key) is not None]) for r in training]
+    for key, title, kind in CURVES:
+        runs = [r for r in training if kind == "all" or (kind == "grpo") == _is_grpo(r)]
+        series = [(r.name, [(row["step"], row[key], row.get("reward_std")) for row in r.rows if row.get(key) is not None]) for r in runs]
         series = [(n, pts) for n, pts in series if pts]
         if not series:
             continue
@@ -314,14 +327,18 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> Path
     md = [f"# swesrl report: {root.name}", ""]
     body = [f"<h1>swesrl report: {html.escape(root.name)}</h1>"]
     if training:
-        body.append("<h2>Training</h2><table><tr><th>run</th><th>steps</th><th>first reward</th><th>last reward</th></tr>")
-        md += ["## Training", "", "| run | steps | first reward | last reward |", "|---|---|---|---|"]
+        body.append("<h2>Training</h2><table><tr><th>run</th><th>steps</th><th>first reward</th><th>last reward</th>"
+                    "<th>steps with no kept group</th></tr>")
+        md += ["## Training", "", "| run | steps | first reward | last reward | steps with no kept group |", "|---|---|---|---|---|"]
         for r in training:
             rewards = [row["reward_mean"] for row in r.rows if row.get("reward_mean") is not None]
             first = f"{rewards[0]:.3f}" if rewards else "-"
             last = f"{rewards[-1]:.3f}" if rewards else "-"
-            body.append(f"<tr><td>{html.escape(r.name)}</td><td>{r.rows[-1]['step']}</td><td>{first}</td><td>{last}</td></tr>")
-            md.append(f"| {r.name} | {r.rows[-1]['step']} | {first} | {last} |")
+            empty = _no_kept_group(r)
+            flagged = ", ".join(map(str, empty[:20])) + (f" (+{len(empty) - 20})" if len(empty) > 20 else "") if empty else "-"
+            body.append(f"<tr><td>{html.escape(r.name)}</td><td>{r.rows[-1]['step']}</td><td>{first}</td><td>{last}</td>"
+                        f"<td class='{'error' if empty else ''}'>{flagged}</td></tr>")
+            md.append(f"| {r.name} | {r.rows[-1]['step']} | {first} | {last} | {flagged} |")
         body.append("</table>")
         md.append("")
     for path, result in find_heldout_evals(root):

@@ -26,6 +26,7 @@ def _run_folder(root: Path) -> Path:
          "format_error_rate": max(0.0, 0.6 - 0.1 * s), "completion_length": 40 + s, "loss": 1.0 / s}
         for s in range(1, 9)
     ]
+    rows[2]["groups_kept_frac"] = 0.0  # a step where no group was kept
     (srl / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 9, "rew')
     run = root / "eval" / "replay"
     (run / "trajectories").mkdir(parents=True)
@@ -58,7 +59,7 @@ def test_report_holds_curves_rates_and_instances(tmp_path):
     traj_page = (root / "report" / "trajectories" / "eval__replay__demo__demo-1.html").read_text()
     assert "&lt;b&gt;frobnicator&lt;/b&gt;" in traj_page and "ls /testbed" in traj_page
     md = (root / "report" / "report.md").read_text()
-    assert "| srl | 8 | -0.400 | 0.300 |" in md
+    assert "| srl | 8 | -0.400 | 0.300 | 3 |" in md
     assert "| demo__demo-2 | unresolved | FAIL_TO_PASS failed | - | - | - | 2.5 | 6 |" in md
 
 
