@@ -257,14 +257,21 @@ def _stages_html(meta: dict[str, Any]) -> list[str]:
 def _trajectory_page(traj: Trajectory) -> str:
     parts = [f"<h1>{html.escape(str(traj.instance_id or traj.id))}</h1>",
              f"<h2>Issue</h2><pre>{html.escape(traj.problem_statement)}</pre>"]
-    parts += _stages_html(traj.metadata)
+    meta = traj.metadata
+    if meta.get("exit_status"):
+        parts.insert(1, f"<p><b>{html.escape(str(meta['exit_status']))}</b> after {len(traj.steps)} steps"
+                        f"{html.escape(': ' + str(meta['exit_message'])) if meta.get('exit_message') else ''}</p>")
+    parts += _stages_html(meta)
     for i, step in enumerate(traj.steps):
         name = step.action.kind if step.action else "format error"
         shown = render_xml(step.action) if step.action else f"(no action: {step.action_error})"
+        raw = (step.raw or {}).get("answer") if isinstance(step.raw, dict) else None
+        answer = (f"<details open><summary>the model's answer, as written</summary><pre>{html.escape(str(raw))}</pre></details>"
+                  if step.action is None and raw else "")
         parts.append(
             f"<div class='step'><b>step {i}: {html.escape(name)}</b>"
             f"<p class='thought'>{html.escape(step.thought)}</p>"
-            f"<pre>{html.escape(shown)}</pre><details><summary>observation</summary>"
+            f"<pre>{html.escape(shown)}</pre>{answer}<details><summary>observation</summary>"
             f"<pre>{html.escape(step.observation[:20000])}</pre></details></div>"
         )
     if traj.final_patch:

@@ -38,9 +38,11 @@ def _run_folder(root: Path) -> Path:
         write_result(run, res, "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n")
     traj = Trajectory("demo__demo-1", "The <b>frobnicator</b> crashes.", [
         Step("Look around.", Bash("ls /testbed"), "setup.py\nsrc"),
+        Step("", None, "Your answer was not in the required format", action_error="no function call",
+             raw={"answer": "I will <i>guess</i>"}),
         Step("Done.", Submit(), ""),
-    ], instance_id="demo__demo-1")
-    (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict()))
+    ], instance_id="demo__demo-1", metadata={"exit_status": "submitted", "wall_time": 4.25})
+    (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict(with_raw=True)))
     report = build_report([*results, "demo__demo-3"], list(results), results, run_id="replay")  # demo-3: no prediction
     (run / "report.json").write_text(json.dumps(report))
     return root
@@ -54,10 +56,11 @@ def test_report_holds_curves_rates_and_instances(tmp_path):
     assert page.count("data:image/png;base64,") == 6  # 5 training curves + resolve rates
     assert "replay: 1/3 resolved (33%)" in page
     # status, reason, agent exit, steps, agent time, eval time, patch lines
-    assert "<td class='resolved'>resolved</td><td title=''></td><td>-</td><td>2</td><td>-</td><td>3.2</td><td>6</td>" in page
+    assert "<td class='resolved'>resolved</td><td title=''></td><td>submitted</td><td>3</td><td>4.2</td><td>3.2</td><td>6</td>" in page
     assert "No prediction (not evaluated): demo__demo-3" in page
     traj_page = (root / "report" / "trajectories" / "eval__replay__demo__demo-1.html").read_text()
     assert "&lt;b&gt;frobnicator&lt;/b&gt;" in traj_page and "ls /testbed" in traj_page
+    assert "<b>submitted</b> after 3 steps" in traj_page and "I will &lt;i&gt;guess&lt;/i&gt;" in traj_page  # raw malformed answer
     md = (root / "report" / "report.md").read_text()
     assert "| srl | 8 | -0.400 | 0.300 | 3 |" in md
     assert "| demo__demo-2 | unresolved | FAIL_TO_PASS failed | - | - | - | 2.5 | 6 |" in md
