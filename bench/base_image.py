@@ -17,7 +17,7 @@ from pathlib import Path
 
 import docker
 
-from swesrl.sandbox import images
+from swesrl.sandbox import base_images, images
 from swesrl.sandbox.docker_sandbox import DockerSandbox
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     base = images.ensure_base_image()
     if not args.skip_base:
         cold_tag = f"swesrl/base-bench:{salt}"
-        t, _ = timed(images._build_base, cold_tag, None)  # same recipe, throwaway tag
+        t, _ = timed(base_images.build_base, cold_tag, None)  # same recipe, throwaway tag
         rows.append(("base: cold (mmdebstrap + import)", t, f"{client.images.get(cold_tag).attrs['Size'] / 1e6:.0f} MB"))
         client.images.remove(cold_tag)
     t, _ = timed(images.ensure_base_image)
@@ -47,7 +47,7 @@ def main() -> None:
     t, env_tag = timed(images.ensure_environment_image, env)
     env_size = client.images.get(env_tag).attrs["Size"]
     base_size = client.images.get(base).attrs["Size"]
-    rows.append(("env (pytest): cold (host pip wheel + offline build)", t, f"+{(env_size - base_size) / 1e6:.1f} MB"))
+    rows.append(("env (pytest): cold (resolve + download + offline build)", t, f"+{(env_size - base_size) / 1e6:.1f} MB"))
     t, _ = timed(images.ensure_environment_image, env)
     rows.append(("env: cached", t, ""))
 

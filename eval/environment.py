@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from swesrl.sandbox.host import ImageBuildError
 from swesrl.sandbox.images import (
     EnvironmentSpec,
     InstanceSpec,
@@ -16,7 +17,9 @@ from swesrl.sandbox.images import (
     ensure_instance_image,
     image_exists,
 )
+from swesrl.sandbox.prebuilt import activated, prebuilt_name
 
+from .environments import DeriveError, derive_environment, swebench_spec
 from .tasks import RepoSpec, Task
 
 
@@ -44,20 +47,29 @@ def repo_source(task: Task, repos_dir: str | Path | None = None) -> RepoSource:
 
 
 def task_to_instance_spec(task: Task, repos_dir: str | Path | None = None, base_image: str | None = None) -> InstanceSpec:
-    """The sandbox's build spec for a task; raises TaskEnvironmentError naming what is missing."""
+    """The sandbox's build spec for a task: its own environment, else one derived from SWE-bench's spec
+    for its repo and version; raises TaskEnvironmentError naming what is missing."""
+    source = repo_source(task, repos_dir)
     env = task.environment
     if env is None:
-        raise TaskEnvironmentError(
-            f"{task.instance_id}: no environment known for {task.repo} version {task.version!r}: add an "
-            "'environment' to the task, name a prebuilt 'image', or add the repo to eval/data/environments.json"
-        )
+        if swebench_spec(task.repo, task.version) is None:
+            raise TaskEnvironmentError(
+                f"{task.instance_id}: no environment known for {task.repo} version {task.version!r} (SWE-bench's specs "
+                "lack it): add an 'environment' to the task, name a prebuilt 'image', or add the repo to eval/data/environments.json"
+            )
+        try:
+            env = derive_environment(task, source)
+        except (DeriveError, ImageBuildError) as e:
+            raise TaskEnvironmentError(f"{task.instance_id}: deriving its environment from SWE-bench's spec failed: {e}") from e
     return InstanceSpec(
         environment=EnvironmentSpec(
             python_packages=env.python_packages,
             setup_commands=env.setup_commands,
             base_image=base_image or env.base_image,
+            python=env.python,
+            deviations=env.deviations,
         ),
-        repo=repo_source(task, repos_dir),
+        repo=source,
         install_commands=env.install_commands,
         env=env.env,
     )
@@ -68,7 +80,7 @@ def image_identity(task: Task, repos_dir: str | Path | None = None, base_image: 
     else the build spec's key (and the template's name, which wins when that image exists locally)."""
     if task.image:
         return task.image
-    named = image_template.format(instance_id=task.instance_id) if image_template else None
+    named = prebuilt_name(image_template, task.instance_id) if image_template else None
     if task.environment is None and named:
         return named
     key = task_to_instance_spec(task, repos_dir, base_image).key()
@@ -84,15 +96,19 @@ def ensure_task_image(
     progress: Callable[[str], None] | None = None,
 ) -> str:
     """The image tag to run the task in: its prebuilt image; else the template's image when it exists
-    locally; else built (or found cached) from the task's spec."""
+    locally; else built (or found cached) from the task's spec. A prebuilt SWE-bench image comes with
+    its conda env `testbed` active (see `swesrl.sandbox.prebuilt`)."""
     if task.image:
         if not image_exists(task.image):  # offline first: never a surprise pull from a registry
-            raise TaskEnvironmentError(f"{task.instance_id}: image {task.image} does not exist locally (docker pull or load it first)")
-        return task.image
-    if task.environment is None and image_template:  # only the user's prebuilt images can serve
-        name = image_template.format(instance_id=task.instance_id)
-        if not image_exists(name):
-            raise TaskEnvironmentError(f"{task.instance_id}: image {name} does not exist locally and the task has no build spec")
-        return name
+            raise TaskEnvironmentError(f"{task.instance_id}: image {task.image} does not exist locally (`swesrl sandbox pull` or docker load it first)")
+        return activated(task.image, progress)
+    if image_template:
+        name = prebuilt_name(image_template, task.instance_id)
+        if image_exists(name):
+            return activated(name, progress)
+        if task.environment is None:  # only the user's prebuilt images can serve
+            raise TaskEnvironmentError(
+                f"{task.instance_id}: image {name} does not exist locally (`swesrl sandbox pull` it) and the task has no build spec"
+            )
     spec = task_to_instance_spec(task, repos_dir, base_image)
-    return ensure_instance_image(spec, image_template=image_template, instance_id=task.instance_id, progress=progress)
+    return ensure_instance_image(spec, progress=progress)

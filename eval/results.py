@@ -127,16 +127,18 @@ def build_report(
     run_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Every run-report field swebench 5.0.2 writes (schema 2), in its order, plus swesrl's:
-    patch_failed_ids, reasons, timings, keys. A patch that fails to apply counts as completed and
-    unresolved; empty patches and errors are not completed. The failure classes are read from the
+    patch_failed_ids, reasons, timings, keys. As in swebench 4.1 and 5.0.2 (their apply step raises,
+    so no instance report is written), a patch that fails to apply is an error, not a completed
+    instance; empty patches are not completed either. The failure classes are read from the
     instance logs under `run_dir` (none without it)."""
     by_status: dict[str, list[str]] = {s: [] for s in (RESOLVED, UNRESOLVED, PATCH_FAILED, EMPTY_PATCH, ERROR)}
     for iid in sorted(results):
         by_status[results[iid].status].append(iid)
-    completed = sorted(by_status[RESOLVED] + by_status[UNRESOLVED] + by_status[PATCH_FAILED])
-    unresolved = sorted(by_status[UNRESOLVED] + by_status[PATCH_FAILED])
+    completed = sorted(by_status[RESOLVED] + by_status[UNRESOLVED])
+    unresolved = by_status[UNRESOLVED]
+    errors = sorted(by_status[ERROR] + by_status[PATCH_FAILED])
     submitted = sorted(set(submitted_ids))
-    failing = sorted(set(unresolved) | set(by_status[ERROR]))
+    failing = sorted(set(unresolved) | set(errors))
     classes = (sb.classify_failures(run_dir, {iid: instance_dir(run_dir, iid) for iid in failing}) if run_dir
                else {"infra_failure_ids": [], "ambiguous_failure_ids": [], "failure_reasons": {}})
     return {
@@ -148,7 +150,7 @@ def build_report(
         "infra_failure_instances": len(classes["infra_failure_ids"]),
         "ambiguous_failure_instances": len(classes["ambiguous_failure_ids"]),
         "empty_patch_instances": len(by_status[EMPTY_PATCH]),
-        "error_instances": len(by_status[ERROR]),
+        "error_instances": len(errors),
         "completed_ids": completed,
         "incomplete_ids": sorted(set(task_ids) - set(results)),
         "empty_patch_ids": by_status[EMPTY_PATCH],
@@ -156,7 +158,7 @@ def build_report(
         "resolved_ids": by_status[RESOLVED],
         "unresolved_ids": unresolved,
         **classes,
-        "error_ids": by_status[ERROR],
+        "error_ids": errors,
         "schema_version": SCHEMA_VERSION,
         # swesrl extras
         "run_id": run_id,

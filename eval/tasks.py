@@ -59,6 +59,8 @@ class Environment:
     repo: RepoSpec | None = None  # None: found in --repos-dir at evaluation time
     install_commands: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    python: str | None = None  # wanted Python ("3.9"): the base image with the nearest one is used
+    deviations: tuple[str, ...] = ()  # where a derived environment differs from SWE-bench's (recorded, not input)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _environment(raw: Any, source: str, record: Any, base_dir: Path | None) -> E
     raw = _maybe_json(raw, source, record, "environment")
     if not isinstance(raw, dict):
         raise TaskError(source, record, "environment", f"expected an object, got {type(raw).__name__}")
-    unknown = set(raw) - {f.name for f in fields(Environment)}
+    unknown = set(raw) - {f.name for f in fields(Environment)} - {"deviations"}
     if unknown:
         raise TaskError(source, record, "environment", f"unknown keys {sorted(unknown)}")
     repo = None
@@ -170,7 +172,18 @@ def _environment(raw: Any, source: str, record: Any, base_dir: Path | None) -> E
         repo=repo,
         install_commands=_str_tuple(raw.get("install_commands"), source, record, "environment.install_commands"),
         env=env,
+        python=_python(raw.get("python"), source, record),
     )
+
+
+def _python(value: Any, source: str, record: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value)
+    parts = value.split(".")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+        raise TaskError(source, record, "environment.python", f"expected a Python version like '3.9', got {value!r}")
+    return value
 
 
 def task_from_dict(d: Any, source: str = "<dict>", record: Any = None, base_dir: Path | None = None) -> Task:

@@ -38,7 +38,7 @@ class ImageConfig:
     repos_dir: str | None = field(default=None, metadata={
         "help": "folder of repository sources for tasks without their own: <instance_id>.tar.gz or <owner>__<name>.git mirrors"})
     image_template: str | None = field(default=None, metadata={
-        "help": "a prebuilt image used when it exists locally, e.g. 'swebench/sweb.eval.x86_64.{instance_id}:latest'"})
+        "help": "a prebuilt image used when it exists locally: 'swebench' (SWE-bench's own, see `swesrl sandbox pull`) or a template with {instance_id} / {official_id} (SWE-bench's Docker Hub spelling: lower case, __ -> _1776_)"})
     base_image: str | None = field(default=None, metadata={"help": "base image for environments (default: swesrl's Debian base, built locally)"})
 
 

@@ -126,9 +126,10 @@ def test_report_has_swebench_fields_and_keeps_errors_apart():
               "empty_patch_instances", "error_instances", "completed_ids", "incomplete_ids", "empty_patch_ids", "submitted_ids",
               "resolved_ids", "unresolved_ids", "error_ids", "schema_version"):
         assert k in rep
-    assert (rep["total_instances"], rep["submitted_instances"], rep["completed_instances"]) == (6, 5, 3)
-    assert rep["resolved_ids"] == ["a"] and rep["unresolved_ids"] == ["b", "c"] and rep["patch_failed_ids"] == ["c"]
-    assert rep["empty_patch_ids"] == ["d"] and rep["error_ids"] == ["e"] and rep["incomplete_ids"] == ["f"]
+    assert (rep["total_instances"], rep["submitted_instances"], rep["completed_instances"]) == (6, 5, 2)
+    # a patch that does not apply is an error in swebench 4.1 and 5.0.2, not a completed unresolved instance
+    assert rep["resolved_ids"] == ["a"] and rep["unresolved_ids"] == ["b"] and rep["patch_failed_ids"] == ["c"]
+    assert rep["empty_patch_ids"] == ["d"] and rep["error_ids"] == ["c", "e"] and rep["incomplete_ids"] == ["f"]
     assert rep["reasons"]["e"] == "why" and rep["prediction_errors"] == ["preds.jsonl, line 9: bad"]
     assert rep["timings"]["a"] == {"total": 1.0}
 
@@ -238,6 +239,7 @@ def test_gold_empty_wrong_and_stale_patches(real, tmp_path):
         rep = evaluate_predictions(tasks.values(), _preds((MM, STALE_PATCH), (PD, pd.patch)), "t-outcomes-2", workers=2,
                                    runs_dir=tmp_path, options=options)
         assert rep.summary["patch_failed_ids"] == [MM] and "does not apply" in rep.results[MM].reason
+        assert rep.summary["error_ids"] == [MM] and MM not in rep.summary["completed_ids"]
         assert rep.summary["resolved_ids"] == [PD]
     finally:
         assert _run_containers(run) == [] and _run_containers("t-outcomes-2") == []
@@ -319,8 +321,12 @@ def test_prune_instance_drops_the_runs_instance_images_only(real, tmp_path):
     tasks, options = real
     other = ensure_task_image(tasks[PD], repos_dir=options.repos_dir)  # built by the fixture: found, not built
     # an instance layer of its own (one more ENV line), so removing it cannot disturb the shared images
+    from swesrl.eval.environment import repo_source
+    from swesrl.eval.environments import derive_environment
+
     mm = tasks[MM]
-    mm = replace(mm, environment=replace(mm.environment, env=(("SWESRL_TEST_PRUNE", str(os.getpid())),)))
+    derived = derive_environment(mm, repo_source(mm, options.repos_dir))  # cached by the fixture's build
+    mm = replace(mm, environment=replace(derived, env=(("SWESRL_TEST_PRUNE", str(os.getpid())),)))
     rep = evaluate_predictions([mm], _preds((MM, NOOP_PATCH)), "t-prune", runs_dir=tmp_path, options=options, prune_after="instance")
     image = rep.results[MM].image
     assert rep.summary["unresolved_ids"] == [MM] and image.startswith("swesrl/instance:")

@@ -1,13 +1,24 @@
-# swesrl environment layer: a venv with the repository's pinned dependencies, installed offline from
-# wheels the host built into this context (the build runs with --network none).
-FROM {base}
-LABEL swesrl.kind="env" swesrl.key="{key}"
-# PIP_USE_PEP517: editable installs of setup.py-only projects go through setuptools' build_editable;
-# the legacy `setup.py develop` path of setuptools >= 80 shells out to an isolated (online) build.
-# A repo pinning setuptools < 64 (no build_editable) needs `--no-use-pep517` in its install command.
-ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_USE_PEP517=1
+# swesrl environment layer: a venv with the repository's pinned dependencies. The first stage installs
+# them offline (the build runs with --network none) from files the host downloaded for this Python;
+# only the installed venv is copied into the image, so those files never reach one of its layers.
+FROM {base} AS build
+LABEL swesrl.build-stage-of="{key}"
+ENV PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_NO_BUILD_ISOLATION=0
 COPY wheels /tmp/swesrl-wheels
+COPY requirements.txt /tmp/swesrl-requirements.txt
 RUN python3 -m venv /opt/venv \
  && if [ -d /usr/share/python-wheels ]; then /opt/venv/bin/python -m pip install --quiet --find-links /usr/share/python-wheels wheel; fi \
- {install}&& rm -rf /tmp/swesrl-wheels /root/.cache/pip
+ && /opt/venv/bin/python -m pip install --quiet --find-links /tmp/swesrl-wheels {tools} \
+ && /opt/venv/bin/python -m pip install --quiet --find-links /tmp/swesrl-wheels -r /tmp/swesrl-requirements.txt \
+ && cp /tmp/swesrl-requirements.txt /opt/venv/swesrl-requirements.txt
+
+FROM {base}
+LABEL {labels}
+# PIP_NO_INDEX: installs in later layers (the repository's own) find everything already installed.
+# PIP_NO_BUILD_ISOLATION=0 turns build isolation *off* (pip reads the variable as the option's value),
+# so `pip install -e .` builds with the venv's setuptools instead of fetching one.
+# PIP_USE_PEP517: editable installs of setup.py-only projects go through setuptools' build_editable;
+# the legacy `setup.py develop` path of setuptools >= 80 shells out to an isolated (online) build.
+ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_USE_PEP517=1 PIP_NO_BUILD_ISOLATION=0
+COPY --from=build /opt/venv /opt/venv
 {setup}

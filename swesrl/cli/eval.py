@@ -78,9 +78,9 @@ def _summary(report) -> None:
     for label, key in (("total", "total_instances"), ("submitted", "submitted_instances"), ("completed", "completed_instances"),
                        ("resolved", "resolved_instances"), ("unresolved", "unresolved_instances")):
         table.add_row(label, str(s[key]))
-    table.add_row("  of which patch failed", str(len(s["patch_failed_ids"])))
     table.add_row("empty patch", str(s["empty_patch_instances"]))
-    table.add_row("error (infrastructure)", str(s["error_instances"]))
+    table.add_row("error", str(s["error_instances"]))
+    table.add_row("  of which the patch did not apply", str(len(s["patch_failed_ids"])))
     table.add_row("reused from an earlier run", str(len(report.reused)))
     out.print(table)
     submitted = max(1, s["submitted_instances"])
@@ -92,7 +92,7 @@ def _summary(report) -> None:
             phases.setdefault(k, []).append(v)
     if phases:
         out.print("median seconds: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in phases.items()))
-    shown = [iid for iid in s["error_ids"] + s["patch_failed_ids"]][:8]
+    shown = s["error_ids"][:8]
     for iid in shown:
         reason = s["reasons"].get(iid, "")
         out.print(f"  [dim]{iid}:[/] {reason if len(reason) < 300 else reason[:100] + ' [...] ' + reason[-200:]}", highlight=False)

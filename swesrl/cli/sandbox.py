@@ -57,16 +57,19 @@ def prune(
 def images() -> None:
     """List the images swesrl built (base, environment, instance) with their sizes.
 
-    Sizes are each image's full size: layers shared with its environment and base count once on disk.
+    "own" is what an image's layers add to the image it was built from (an instance to its environment,
+    an environment to its base): the disk it costs, since shared layers are stored once.
 
     Example: swesrl sandbox images
     """
     from swesrl.sandbox.images import list_images
 
     infos = list_images()
-    table = Table("image", "kind", "size", "created")
+    table = Table("kind", "own", "size", "created")
+    table.add_column("image", no_wrap=True)
     for i in infos:
-        table.add_row(i.tag, i.kind, f"{i.size_bytes / 1e6:.0f} MB", i.created[:19].replace("T", " "))
+        own = "?" if i.own_bytes is None else f"{i.own_bytes / 1e6:.1f} MB"
+        table.add_row(i.kind, own, f"{i.size_bytes / 1e6:.0f} MB", i.created[:19].replace("T", " "), i.tag)
     out.print(table)
     if not infos:
         out.print("no swesrl images yet: `swesrl sandbox base` builds the base image")
@@ -148,4 +151,24 @@ def build(
             bar.advance(job)
     out.print(f"{len(todo) - len(failed)}/{len(todo)} images ready")
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pull(
+    tasks: Path = typer.Option(..., "--tasks", exists=True, help="Tasks file whose prebuilt images to pull."),
+    image_template: str = typer.Option("swebench", "--image-template", help="Image name per task: 'swebench' (SWE-bench's Docker Hub images) or a template with {instance_id} / {official_id} (SWE-bench's spelling: lower case, __ -> _1776_)."),
+) -> None:
+    """Pull each task's prebuilt image from a registry (images already here are kept); evaluation never pulls.
+
+    Example: swesrl sandbox pull --tasks tasks.jsonl --image-template swebench
+    """
+    from swesrl.eval.tasks import load_tasks
+    from swesrl.sandbox.prebuilt import prebuilt_name
+    from swesrl.sandbox.prebuilt import pull as pull_image
+
+    todo = load_tasks(tasks)
+    missing = [t.instance_id for t in todo if not pull_image(prebuilt_name(image_template, t.instance_id), _progress)]
+    out.print(f"{len(todo) - len(missing)}/{len(todo)} prebuilt images here")
+    if missing:
         raise typer.Exit(1)

@@ -1,0 +1,155 @@
+"""Repository sources for instance images: a git mirror at a commit, a folder, a tarball or an sdist,
+laid out as a git repository whose commit tagged swesrl-base is the task's base commit."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from .host import ImageBuildError, run_host, spec_key
+
+BASE_TAG = "swesrl-base"
+REPO_RECIPE = 1  # bump when prepare_repo changes what ends up in /testbed
+# Deterministic base commits: same tree -> same hash, on any machine.
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "swesrl",
+    "GIT_AUTHOR_EMAIL": "swesrl@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_COMMITTER_NAME": "swesrl",
+    "GIT_COMMITTER_EMAIL": "swesrl@localhost",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00+0000",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+# Files that running or installing a repo creates and that must never end up in a model's patch.
+_GIT_EXCLUDES = "__pycache__/\n*.py[cod]\n*.egg-info/\n.eggs/\n.pytest_cache/\n.mypy_cache/\n.hypothesis/\n.tox/\n"
+
+
+@dataclass(frozen=True)
+class RepoSource:
+    kind: Literal["git", "dir", "tarball", "sdist"]
+    location: str  # git URL or mirror path / directory / .tar.gz or .zip path / "name==version"
+    commit: str | None = None  # git: the base commit (default: the mirror's HEAD)
+    patch: str | None = None  # applied before the base commit is made (how bundled tasks inject a bug)
+    subdir: str | None = None  # top folder inside a tarball/sdist; auto-detected when None
+
+    def key(self) -> str:
+        return spec_key({**asdict(self), "content": _source_digest(self)})
+
+
+def _git(args: list[str], cwd: Path, what: str) -> str:
+    return run_host(["git", *args], what, cwd=cwd, env=_GIT_IDENTITY)
+
+
+def prepare_repo(src: RepoSource, dest: Path) -> str:
+    """Lay the repository out at `dest` with a commit tagged swesrl-base; return that commit's hash.
+
+    git: a clone at `src.commit`, stripped of every ref the base commit cannot reach (no peeking at the
+    fix). dir/tarball/sdist: the files committed by a fixed identity and date, so equal trees give equal
+    hashes. `src.patch` is applied and committed on top in both cases.
+    """
+    where = f"{src.kind} source {src.location}"
+    if src.kind == "git":
+        run_host(["git", "clone", "--quiet", "--no-checkout", src.location, str(dest)], f"cloning {where}", env=_GIT_IDENTITY)
+        commit = src.commit or _git(["rev-parse", "HEAD"], dest, f"reading HEAD of {where}").strip()
+        _git(["checkout", "--quiet", "--detach", commit], dest, f"checking out {commit} of {where}")
+        keep = set(_git(["tag", "--merged", commit], dest, "listing tags").split())
+        for ref in _git(["for-each-ref", "--format=%(refname)"], dest, "listing refs").split():
+            if not (ref.startswith("refs/tags/") and ref[len("refs/tags/"):] in keep):
+                _git(["update-ref", "-d", ref], dest, f"dropping {ref}")
+        _git(["remote", "remove", "origin"], dest, "dropping the remote")
+        _git(["reflog", "expire", "--expire=now", "--all"], dest, "expiring reflogs")
+        _git(["gc", "--quiet", "--prune=now"], dest, "pruning unreachable objects")
+    else:
+        with tempfile.TemporaryDirectory(prefix="swesrl-src-") as tmp:
+            tree = _source_tree(src, Path(tmp))
+            shutil.copytree(tree, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        _git(["init", "--quiet"], dest, f"git init for {where}")
+    (dest / ".git" / "info").mkdir(parents=True, exist_ok=True)
+    (dest / ".git" / "info" / "exclude").write_text(_GIT_EXCLUDES)
+    if src.kind != "git":
+        _git(["add", "-A"], dest, f"staging {where}")
+        _git(["commit", "--quiet", "--no-verify", "--allow-empty", "-m", "swesrl base"], dest, f"committing {where}")
+    if src.patch:
+        patch = dest / ".git" / "swesrl-task.patch"
+        patch.write_text(src.patch if src.patch.endswith("\n") else src.patch + "\n")
+        _git(["apply", "--whitespace=nowarn", str(patch)], dest, f"applying RepoSource.patch to {where}")
+        patch.unlink()
+        _git(["add", "-A"], dest, "staging the task patch")
+        _git(["commit", "--quiet", "--no-verify", "-m", "swesrl task patch"], dest, "committing the task patch")
+    _git(["tag", BASE_TAG], dest, "tagging the base commit")
+    return _git(["rev-parse", "HEAD"], dest, "reading the base commit").strip()
+
+
+def _source_tree(src: RepoSource, tmp: Path) -> Path:
+    """The directory holding the repository's files for dir/tarball/sdist sources."""
+    if src.kind == "dir":
+        path = Path(src.location)
+        if not path.is_dir():
+            raise ImageBuildError(f"RepoSource(kind='dir'): {path} is not a directory")
+        return path
+    if src.kind == "sdist":
+        if "==" not in src.location:
+            raise ImageBuildError(f"RepoSource(kind='sdist'): location must be 'name==version', got {src.location!r}")
+        dl = tmp / "download"
+        run_host(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps", "--dest", str(dl), src.location],
+            f"downloading the sdist {src.location}",
+        )
+        archives = sorted(dl.iterdir())
+        if len(archives) != 1:
+            raise ImageBuildError(f"pip download {src.location} gave {len(archives)} files, expected one sdist")
+        archive = archives[0]
+    elif src.kind == "tarball":
+        archive = Path(src.location)
+        if not archive.is_file():
+            raise ImageBuildError(f"RepoSource(kind='tarball'): {archive} is not a file")
+    else:
+        raise ImageBuildError(f"RepoSource.kind must be git, dir, tarball or sdist, got {src.kind!r}")
+    out = tmp / "extract"
+    out.mkdir()
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(out)
+    else:
+        with tarfile.open(archive) as tf:
+            tf.extractall(out, filter="data")
+    if src.subdir:
+        tree = out / src.subdir
+        if not tree.is_dir():
+            raise ImageBuildError(f"{archive}: subdir {src.subdir!r} not found (has: {sorted(p.name for p in out.iterdir())})")
+        return tree
+    entries = list(out.iterdir())
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else out
+
+
+def _source_digest(src: RepoSource) -> str:
+    """What the key must see besides the spec's fields: the bytes of a local dir or tarball."""
+    h = hashlib.sha256()
+    if src.kind == "dir" and Path(src.location).is_dir():
+        root = Path(src.location)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d not in (".git", "__pycache__"))
+            for name in sorted(filenames):
+                p = Path(dirpath, name)
+                h.update(str(p.relative_to(root)).encode() + b"\0")
+                if p.is_symlink():
+                    h.update(b"L" + os.readlink(p).encode())
+                elif p.is_file():
+                    h.update(b"X" if os.access(p, os.X_OK) else b"F")
+                    h.update(p.read_bytes())
+    elif src.kind == "tarball" and Path(src.location).is_file():
+        h.update(Path(src.location).read_bytes())
+    elif src.kind == "git" and src.commit is None and Path(src.location).exists():
+        h.update(_git(["rev-parse", "HEAD"], Path(src.location), f"reading HEAD of {src.location}").encode())
+    return h.hexdigest()[:16]
+
+

@@ -1,0 +1,177 @@
+"""Python packages for an image whose Python differs from the host's: resolve a pinned closure for
+the target Python and platform with uv, download its wheels on the host with pip, install them
+offline inside the build. An exact pin that has no wheel for the target Python moves to the nearest
+version that has one, and the move is reported (SWE-bench pins e.g. numpy==1.19.2, which has no
+Python 3.9 wheel)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from .host import ImageBuildError, run_host
+
+_NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement (\S+) \(from versions: ([^)]*)\)")
+_UV_MAX_GLIBC = (2, 40)  # the newest manylinux tag uv's --python-platform knows
+
+
+@dataclass(frozen=True)
+class Target:
+    """The interpreter and platform packages are chosen for: CPython `python` on x86_64 Linux with `glibc`."""
+
+    python: str  # "3.9"
+    glibc: tuple[int, int]
+
+    def pip_flags(self) -> list[str]:
+        cp = "cp" + self.python.replace(".", "")
+        platforms = [f"manylinux_2_{m}_x86_64" for m in range(self.glibc[1], 4, -1)]
+        platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
+        return ["--python-version", self.python, "--implementation", "cp", "--abi", cp, "--abi", "abi3", "--abi", "none",
+                *(f"--platform={p}" for p in platforms)]  # fmt: skip
+
+    def uv_platform(self) -> str:
+        major, minor = min(self.glibc, _UV_MAX_GLIBC)
+        return f"x86_64-manylinux_{major}_{minor}"
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """An exact pin replaced because no wheel of it runs on the target."""
+
+    requirement: str  # as asked, e.g. "numpy==1.19.2"
+    chosen: str  # e.g. "numpy==1.19.3"
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.requirement} -> {self.chosen} ({self.why})"
+
+
+def _uv() -> str:
+    path = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    if not Path(path).exists():
+        raise ImageBuildError("resolving packages for another Python needs uv: pip install uv (swesrl's eval extra has it)")
+    return path
+
+
+def exact_pin(line: str) -> tuple[str, str] | None:
+    """(name, version) of a plain `name==version` requirement, else None."""
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None
+    specs = list(req.specifier)
+    if req.url or len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+        return None
+    return req.name, specs[0].version
+
+
+def _nearest(pinned: str, available: Sequence[str]) -> str | None:
+    """The lowest available version above the pin (a later patch release usually added the wheels),
+    else the highest below it."""
+    try:
+        want = Version(pinned)
+    except InvalidVersion:
+        return None
+    versions = []
+    for v in available:
+        with contextlib.suppress(InvalidVersion):
+            versions.append(Version(v))
+    above = sorted(v for v in versions if v > want and not v.is_prerelease)
+    below = sorted(v for v in versions if v < want and not v.is_prerelease)
+    best = above[0] if above else (below[-1] if below else None)
+    return str(best) if best else None
+
+
+def wheel_pin(name: str, version: str, target: Target, cache: Path) -> tuple[str, Deviation | None]:
+    """`name==version` when a wheel of it runs on `target` (downloading it into `cache`), else the nearest
+    version that has one, with the deviation."""
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest", str(cache),
+           *target.pip_flags(), f"{name}=={version}"]  # fmt: skip
+    try:
+        run_host(cmd, f"checking for a Python {target.python} wheel of {name}=={version}")
+        return f"{name}=={version}", None
+    except ImageBuildError as e:
+        m = _NO_VERSION.search(str(e))
+        if not m:
+            raise
+        best = _nearest(version, [v.strip() for v in m.group(2).split(",") if v.strip() not in ("", "none")])
+        if best is None:
+            return f"{name}=={version}", None  # no wheel at all: the sdist is tried at download time
+        return f"{name}=={best}", Deviation(f"{name}=={version}", f"{name}=={best}", f"no wheel for Python {target.python}")
+
+
+def compile_closure(
+    requirements: Sequence[str],
+    target: Target,
+    *,
+    overrides: Sequence[str] = (),
+    exclude_newer: str | None = None,
+    newer_allowed: Sequence[str] = (),
+) -> list[str]:
+    """The complete pinned closure (`name==version` lines) of `requirements` for `target`, by uv.
+
+    `exclude_newer` (a date) keeps releases of that date or older, except for `newer_allowed` names
+    (exact pins made after it); `overrides` replace every other requirement on their packages. Wheels
+    are preferred: a closure that needs a source distribution is resolved again allowing them.
+    """
+    with tempfile.TemporaryDirectory(prefix="swesrl-resolve-") as tmp:
+        req_file, override_file = Path(tmp, "requirements.in"), Path(tmp, "overrides.txt")
+        req_file.write_text("\n".join(requirements) + "\n")
+        override_file.write_text("\n".join(overrides) + "\n")
+        cmd = [_uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-python-downloads",
+               "--python-version", target.python, "--python-platform", target.uv_platform(),
+               "--override", str(override_file), str(req_file)]  # fmt: skip
+        if exclude_newer:
+            cmd += ["--exclude-newer", exclude_newer]
+            cmd += [f"--exclude-newer-package={canonicalize_name(n)}=2100-01-01" for n in newer_allowed]
+        what = f"resolving the packages for Python {target.python} (uv pip compile)"
+        try:
+            out = run_host([*cmd, "--only-binary", ":all:"], what)
+        except ImageBuildError:
+            out = run_host(cmd, what)
+    return [ln.strip() for ln in out.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "-e", "--"))]
+
+
+def download(pins: Sequence[str], target: Target, dest: Path, cache: Path) -> None:
+    """Every pin's file into `dest` (a wheel for `target`, else its source distribution), through `cache`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    if pins:
+        run_host(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(cache), *target.pip_flags(), *pins],
+            f"downloading the packages for Python {target.python} (pip download)",
+        )
+    wanted = dict(pin for pin in map(exact_pin, pins) if pin is not None)
+    wanted = {canonicalize_name(name): str(Version(v)) for name, v in wanted.items()}
+    for f in cache.iterdir():
+        name, version = _dist_name_version(f.name)
+        if name is not None and wanted.get(name) == version:
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, dest / f.name)
+
+
+def _dist_name_version(filename: str) -> tuple[str | None, str | None]:
+    """(canonical name, version) of a wheel or sdist file name."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, *_ = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
+        return canonicalize_name(name), str(version)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None, None

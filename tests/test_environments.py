@@ -1,0 +1,125 @@
+"""Environments derived from SWE-bench's own specs: the rows as published build and validate offline."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+
+from swesrl.eval import scripts
+from swesrl.eval.environment import repo_source, task_to_instance_spec
+from swesrl.eval.environments import (
+    conda_packages,
+    derive_environment,
+    requirement_files,
+    swebench_spec,
+    swebench_specs,
+)
+from swesrl.eval.tasks import Task, load_tasks
+from swesrl.sandbox.base_images import suite_for_python
+from swesrl.sandbox.repo_sources import RepoSource
+from swesrl.sandbox.wheels import Target, wheel_pin
+
+MM = "marshmallow-code__marshmallow-1359"
+PD = "pydicom__pydicom-1413"
+
+
+@pytest.fixture(scope="module")
+def rows(swebench_data) -> dict[str, Task]:
+    return {t.instance_id: t for t in load_tasks(swebench_data / "instances.jsonl")}
+
+
+def test_specs_are_swebench_4_1s_and_test_commands_match_them_byte_for_byte():
+    specs = swebench_specs().MAP_REPO_VERSION_TO_SPECS_PY
+    assert swebench_spec("marshmallow-code/marshmallow", "3.0") == {
+        "python": "3.9", "install": "python -m pip install -e '.[dev]'", "test_cmd": "pytest -rA",
+    }  # fmt: skip
+    assert swebench_spec("pydicom/pydicom", "2.1")["pip_packages"] == ["pytest"]
+    assert swebench_spec("nobody/nothing", "1.0") is None
+    checked = 0
+    for repo, versions in specs.items():
+        for version, spec in versions.items():
+            if "test_cmd" in spec and repo != "swe-bench/humaneval":
+                row = Task("x__y-1", repo, "abc", "issue", version=version, FAIL_TO_PASS=["t"], test_patch="")
+                assert scripts.test_command(row) == spec["test_cmd"], (repo, version)
+                checked += 1
+    assert checked > 250
+
+
+@pytest.mark.parametrize(
+    ("python", "suite"),
+    [("3.5", "bullseye"), ("3.6", "bullseye"), ("3.9", "bullseye"), ("3.10", "bookworm"), ("3.11", "bookworm"), ("3.12", "trixie")],
+)
+def test_each_python_gets_the_debian_suite_with_the_nearest_one(python, suite):
+    assert suite_for_python(python) == suite
+
+
+def test_conda_package_lists_become_pip_requirements():
+    spec = "'numpy==1.19.2' 'scipy==1.5.2' pytest 'pandas<2.0.0' setuptools==38.2.4 python=3.9 pip mpmath=1.2"
+    assert conda_packages(spec) == ["numpy==1.19.2", "scipy==1.5.2", "pytest", "pandas<2.0.0", "setuptools==38.2.4", "mpmath==1.2.*"]
+
+
+def test_a_pin_without_a_wheel_for_the_python_moves_to_the_nearest_that_has_one(tmp_path):
+    pin, deviation = wheel_pin("numpy", "1.19.2", Target("3.9", (2, 31)), tmp_path)
+    assert pin == "numpy==1.19.3"  # 1.19.3 was the first numpy with Python 3.9 wheels
+    assert "numpy==1.19.2 -> numpy==1.19.3" in str(deviation)
+    assert wheel_pin("six", "1.16.0", Target("3.9", (2, 31)), tmp_path) == ("six==1.16.0", None)
+
+
+def test_requirement_files_are_read_with_their_includes_as_swebench_did(tmp_path):
+    tree = tmp_path / "flask"
+    (tree / "requirements").mkdir(parents=True)
+    (tree / "requirements" / "dev.txt").write_text("-r tests.txt\n# comment\n-e .\npre-commit==3.3.3\n")
+    (tree / "requirements" / "tests.txt").write_text("pytest==7.4.0\n")
+    row = Task("pallets__flask-1", "pallets/flask", "abc", "issue", version="2.3", FAIL_TO_PASS=["t"])
+    lines, path = requirement_files(row, tree, RepoSource("dir", str(tree)))
+    assert (lines, path) == (["pytest==7.4.0", "pre-commit==3.3.3"], "requirements/dev.txt")
+
+
+def test_a_published_row_gets_its_environment_from_swebenchs_spec(rows, swebench_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("SWESRL_CACHE", str(tmp_path))
+    task = rows[MM]
+    source = repo_source(task, swebench_data / "repos")
+    env = derive_environment(task, source)
+    assert env.python == "3.9" and env.install_commands == ("python -m pip install -e '.[dev]'",)
+    pins = dict(p.split("==") for p in env.python_packages)
+    assert pins["flake8"] == "3.7.8"  # the repository's own pin, from its [dev] extra
+    assert {"pytest", "pytz", "simplejson", "setuptools", "pip"} <= set(pins)
+    assert Version(pins["pytest"]) < Version("8")  # as of SWE-bench's release (Oct 2023)
+    t = time.monotonic()
+    assert derive_environment(task, source) == env  # cached on the host
+    assert time.monotonic() - t < 1
+    # A task's own environment wins over the derived one.
+    own = task_to_instance_spec(replace(task, environment=replace(env, python_packages=("pytest",))), swebench_data / "repos")
+    assert own.environment.python_packages == ("pytest",)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_published_rows_build_on_python_3_9_without_shipping_the_wheels(rows, swebench_data):
+    import docker
+
+    from swesrl.eval.environment import ensure_task_image
+
+    client = docker.from_env()
+    for iid in (MM, PD):
+        image = client.images.get(ensure_task_image(rows[iid], repos_dir=swebench_data / "repos"))
+        env = client.images.get(image.labels["swesrl.parent"])
+        assert env.labels["swesrl.python"] == "3.9" and isinstance(json.loads(env.labels["swesrl.deviations"]), list)
+        history = " ".join(h.get("CreatedBy", "") for h in client.api.history(env.id))
+        assert "swesrl-wheels" not in history  # only the installed venv was copied in
+        out = client.containers.run(image.id, ["python", "-c", "import sys; print(sys.version_info[:2])"], remove=True, network_mode="none")
+        assert out.decode().strip() == "(3, 9)"
+
+
+def test_rows_without_a_spec_or_source_are_named(rows, tmp_path):
+    task = replace(rows[MM], version="0.0")
+    with pytest.raises(Exception, match="no repository source"):
+        task_to_instance_spec(task)
+    (tmp_path / f"{MM}.tar.gz").write_bytes(Path(__file__).read_bytes())
+    with pytest.raises(Exception, match="SWE-bench's specs lack it"):
+        task_to_instance_spec(task, tmp_path)
