@@ -147,6 +147,17 @@ def _build(context: Path, dockerfile: str, tag: str, what: str, progress: Progre
     return tag
 
 
+def probe(image: str, argv: list[str]) -> tuple[int, bytes]:
+    """Exit code and stdout of a short command in a throwaway container without network. Through an
+    exec, whose output is streamed: the logs of a container that just exited can still be empty."""
+    container = docker_client().containers.run(image, ["sleep", "600"], detach=True, network_mode="none", entrypoint=[])
+    try:
+        result = container.exec_run(argv, stdout=True, stderr=False)
+        return result.exit_code, result.output
+    finally:
+        container.remove(force=True)
+
+
 @functools.cache
 def _template(name: str) -> str:
     return (resources.files("swesrl.sandbox") / "dockerfiles" / name).read_text()
@@ -166,8 +177,8 @@ def image_target(spec: EnvironmentSpec, base: str) -> Target:
     if not spec.base_image:
         python, glibc = SUITES[suite_for_python(spec.python)]
         return Target(python, glibc)
-    probe = "import platform, sys; print('%d.%d' % sys.version_info[:2], platform.libc_ver()[1])"
-    out = docker_client().containers.run(base, ["python3", "-c", probe], network_mode="none", remove=True).decode().split()
+    script = "import platform, sys; print('%d.%d' % sys.version_info[:2], platform.libc_ver()[1])"
+    out = probe(base, ["python3", "-c", script])[1].decode().split()
     major, minor = (out[1].split(".") + ["17"])[:2] if len(out) > 1 and out[1] else ("2", "17")
     return Target(out[0], (int(major), int(minor)))
 

@@ -15,12 +15,13 @@ import json
 import docker.errors
 
 from .host import ImageBuildError
-from .images import Progress, build_lock, docker_client, image_exists, say
+from .images import Progress, build_lock, docker_client, image_exists, probe, say
 
 # SWE-bench's own names: `sweb.eval.<arch>.<instance id, lower case>`, with `__` spelled `_1776_` on Docker Hub.
 SWEBENCH_TEMPLATE = "swebench/sweb.eval.x86_64.{official_id}:latest"
 _ACTIVATE = "source /opt/miniconda3/bin/activate && conda activate testbed"
 _SHELL_VARS = {"PWD", "OLDPWD", "SHLVL", "_", "PS1"}
+_PLAIN: set[str] = set()  # ids of images found to have no conda env `testbed`
 
 
 def prebuilt_name(template: str, instance_id: str) -> str:
@@ -51,22 +52,20 @@ def activated(name: str, progress: Progress = None) -> str:
     `conda activate testbed` computes them inside the image); `name` itself when it has no such env."""
     client = docker_client()
     image = client.images.get(name)
-    if image.labels.get("swesrl.kind"):
-        return name  # built by swesrl: its venv is on PATH already
+    if image.id in _PLAIN:
+        return name
     tag = f"swesrl/activated:{image.id.split(':')[-1][:16]}"
     if image_exists(tag):
         return tag
     with build_lock(tag):
         if image_exists(tag):
             return tag
-        probe = f"env -0; printf '\\0=====\\0'; {_ACTIVATE} >/dev/null 2>&1 && env -0"
-        try:
-            out = client.containers.run(image.id, ["bash", "-c", probe], network_mode="none", remove=True, entrypoint=[])
-        except docker.errors.ContainerError:
-            return name
+        script = f"env -0; printf '\\0=====\\0'; {_ACTIVATE} >/dev/null 2>&1 && env -0"
+        code, out = probe(image.id, ["bash", "-c", script])
         before, _, after = out.decode(errors="replace").partition("\0=====\0")
-        if not after:
-            return name  # no conda env `testbed`: nothing to activate
+        if code != 0 or not after:
+            _PLAIN.add(image.id)  # no conda env `testbed`: nothing to activate
+            return name
         old, new = _env(before), _env(after)
         changed = {k: v for k, v in new.items() if old.get(k) != v and k not in _SHELL_VARS}
         lines = "\n".join(f"ENV {k}={json.dumps(v)}" for k, v in sorted(changed.items()))

@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from swesrl.eval.environment import TaskEnvironmentError, repo_source
 from swesrl.eval.evaluate import EvalOptions, evaluate_patch, validation_ok
 from swesrl.eval.tasks import load_tasks
 
@@ -56,6 +57,11 @@ def outcome(gold, empty) -> tuple[str, str, str]:
 
 def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict:
     t = time.monotonic()
+    try:
+        repo_source(task, options.repos_dir)
+    except TaskEnvironmentError as e:
+        return {"instance_id": task.instance_id, "repo": task.repo, "version": task.version, "outcome": "no source",
+                "phase": "", "why": str(e)}  # fmt: skip
     gold = evaluate_patch(task, task.patch, run_id=run_id, options=options, model_name_or_path="gold")
     empty = evaluate_patch(task, "", run_id=run_id, options=options, model_name_or_path="empty", run_empty=True)
     result, phase, why = outcome(gold, empty)
@@ -73,11 +79,14 @@ def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict
 
 
 def markdown(rows: list[dict]) -> str:
+    sourceless = sorted(r["instance_id"] for r in rows if r["outcome"] == "no source")
+    rows = [r for r in rows if r["outcome"] != "no source"]
     by_repo: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         by_repo[r["repo"]].append(r)
     valid = sum(r["outcome"] == "valid" for r in rows)
-    out = [f"{valid}/{len(rows)} valid across {len(by_repo)} repositories.", "",
+    out = [f"{valid}/{len(rows)} attempted instances valid across {len(by_repo)} repositories"
+           + (f"; not attempted (no repository source): {', '.join(sourceless)}." if sourceless else "."), "",
            "| repository | attempted | valid | median build s | median test s | env MB | median instance MB |",
            "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
 

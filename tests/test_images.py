@@ -4,7 +4,6 @@ commit, and (with Docker) a real instance image with its repo installed."""
 from __future__ import annotations
 
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from swesrl.cli import app
+from swesrl.sandbox.base_images import SUITES
 from swesrl.sandbox.images import (
     BASE_TAG,
     EnvironmentSpec,
@@ -21,6 +21,7 @@ from swesrl.sandbox.images import (
     ensure_instance_image,
     list_images,
     prepare_repo,
+    probe,
 )
 
 
@@ -129,14 +130,11 @@ def tiny_instance(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Instan
 def test_base_image_has_what_the_sandbox_needs() -> None:
     tag = ensure_base_image()
     assert ensure_base_image() == tag  # cached by hash
-    import docker
-
-    out = docker.from_env().containers.run(
-        tag, ["bash", "-c", "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'; git --version; patch --version | head -1; timeout --version | head -1"],
-        network_mode="none", remove=True,
-    ).decode()
-    assert out.splitlines()[0] == f"{sys.version_info[0]}.{sys.version_info[1]}"  # host-built wheels fit
-    assert "git version" in out and "patch" in out and "timeout" in out
+    script = "python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])'; git --version; patch --version | head -1; timeout --version | head -1"
+    for suite, image in (("bookworm", tag), ("bullseye", ensure_base_image(suite="bullseye"))):
+        code, out = probe(image, ["bash", "-c", script])
+        assert code == 0 and out.decode().splitlines()[0] == SUITES[suite][0]
+        assert all(word in out.decode() for word in ("git version", "patch", "timeout"))
 
 
 @pytest.mark.docker
