@@ -2,10 +2,9 @@
 
 Per instance, beside swesrl's `result.json`: `report.json` in swebench's shape, `eval.sh` and the
 instance log `run_instance.log` (swebench's file names). The report is written for every instance the
-tests ran on and for a patch that does not apply (`patch_successfully_applied: false`, the shape
-swebench's grading gives such a log): in swebench a missing report means an error, and swesrl counts
-a patch that does not apply as completed and unresolved. swebench 5.0.2's harness writes no report in
-that case, so its own runs count it as an error; over swesrl's folders both count it the same way.
+tests ran on. As in swebench 4.1 and 5.0.2, whose harness raises when the patch does not apply and
+writes no report, a patch that does not apply gets none: a missing report means an error, in
+swebench's run report and in swesrl's, so over swesrl's folders both count it the same way.
 
 The run report's failure classification (infra_failure_ids, ambiguous_failure_ids, failure_reasons) is
 swebench's classifier over the same two logs, so the same folders give the same lists.
@@ -17,18 +16,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .grading import PATCH_FAILED, RESOLVED, UNRESOLVED
+from .grading import RESOLVED, UNRESOLVED
 
 if TYPE_CHECKING:
     from .results import InstanceResult
 
 REPORT, TEST_OUTPUT, INSTANCE_LOG, EVAL_SCRIPT = "report.json", "test_output.txt", "run_instance.log", "eval.sh"
 TEST_KEYS = ("FAIL_TO_PASS", "PASS_TO_PASS", "FAIL_TO_FAIL", "PASS_TO_FAIL")
-_RAN = (RESOLVED, UNRESOLVED, PATCH_FAILED)
+_RAN = (RESOLVED, UNRESOLVED)
 
 
 def instance_report(result: InstanceResult, patch: str | None) -> dict[str, Any] | None:
-    """swebench's per-instance report, or None where swebench writes none (empty patch, error)."""
+    """swebench's per-instance report, or None where swebench writes none (empty patch, a patch that
+    does not apply, error)."""
     if result.status not in _RAN:
         return None
     tests = {k: {"success": list(v.get("success", [])), "failure": list(v.get("failure", []))}
@@ -36,7 +36,7 @@ def instance_report(result: InstanceResult, patch: str | None) -> dict[str, Any]
     return {result.instance_id: {
         "patch_is_None": patch is None,
         "patch_exists": bool(patch),
-        "patch_successfully_applied": result.status != PATCH_FAILED,
+        "patch_successfully_applied": True,
         "resolved": result.status == RESOLVED,
         "tests_status": tests,
     }}
