@@ -166,6 +166,8 @@ def evaluate_patch(
         if on_container:
             on_container(None)
     out = parse_run(run.output, nonce)
+    if out.patch_failed and "No space left on device" in out.apply_output:  # no model code ran yet: the disk's fault
+        return result(ERROR, f"the disk is full: {_short(out.apply_output, 600)}", image=image, eval_script=script)
     if out.patch_failed:
         return result(PATCH_FAILED, f"the patch does not apply: {_short(out.apply_output, 600)}", image=image,
                       eval_script=script)

@@ -436,3 +436,21 @@ def test_a_container_removed_mid_tests_is_an_error_and_is_redone(real, tmp_path)
     r = evaluate_patch(tasks[MM], hang, run_id="t-died", options=options, on_container=remove_soon)
     assert r.status == "error", (r.status, r.reason)
     assert not reusable(r, r.provenance)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_full_disk_is_an_error_not_a_failed_patch(real, tmp_path):
+    """Here the container's /tmp (where the patch is written) is too small to hold it: ENOSPC."""
+    from swesrl.eval.evaluate import EvalOptions, evaluate_patch
+    from swesrl.eval.results import reusable
+    from swesrl.sandbox.docker_sandbox import Limits
+
+    tasks, options = real
+    big = tasks[MM].patch + "diff --git a/NOTES.txt b/NOTES.txt\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.txt\n@@ -0,0 +1,400 @@\n" + (
+        "+" + "x" * 60 + "\n") * 400
+    full = EvalOptions(repos_dir=options.repos_dir, limits=Limits(output_bytes=32_000_000, tmp_size="8k"))
+    r = evaluate_patch(tasks[MM], big, run_id="t-full", options=full)
+    assert r.status == "error" and "No space left on device" in r.reason, (r.status, r.reason)
+    assert not reusable(r, r.provenance)  # a rerun with free disk evaluates it again
+    assert evaluate_patch(tasks[MM], big, run_id="t-full", options=options).status == "resolved"
