@@ -454,3 +454,20 @@ def test_a_full_disk_is_an_error_not_a_failed_patch(real, tmp_path):
     assert r.status == "error" and "No space left on device" in r.reason, (r.status, r.reason)
     assert not reusable(r, r.provenance)  # a rerun with free disk evaluates it again
     assert evaluate_patch(tasks[MM], big, run_id="t-full", options=options).status == "resolved"
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_tests_that_flood_past_the_cap_are_stopped_and_unresolved(real, tmp_path):
+    from swesrl.eval.evaluate import EvalOptions, evaluate_predictions
+    from swesrl.sandbox.docker_sandbox import Limits
+
+    tasks, options = real
+    flood = tasks[MM].patch.replace("+            or getattr(self.root.opts, self.SCHEMA_OPTS_VAR_NAME)",
+                                    "+            or [print('y' * 1000000) for _ in iter(int, 1)]")
+    capped = EvalOptions(repos_dir=options.repos_dir, limits=Limits(output_bytes=1_000_000, stream_bytes=5_000_000))
+    t0 = time.monotonic()
+    rep = evaluate_predictions([tasks[MM]], _preds((MM, flood)), "t-flood", runs_dir=tmp_path, options=capped)
+    assert time.monotonic() - t0 < 60
+    assert rep.summary["unresolved_ids"] == [MM], rep.results[MM].reason
+    assert _run_containers("t-flood") == []
