@@ -33,7 +33,7 @@ from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import check_disk
 from swesrl.sandbox.ownership import run_lock
 
-from .environment import ensure_task_image, image_identity
+from .environment import TaskEnvironmentError, ensure_task_image, image_identity
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, UNRESOLVED, grade_log
 from .instance_run import RUNNER, parse_run, runner_input
 from .predictions import Prediction, PredictionError, patch_hash, patch_problem
@@ -131,6 +131,8 @@ def evaluate_patch(
                 task, repos_dir=options.repos_dir, image_template=options.image_template, base_image=options.base_image
             )
         timings["image_build"] = round(time.monotonic() - t, 3)
+    except TaskEnvironmentError as e:  # nothing was built: no spec, no repository source, no such image
+        return result(ERROR, f"no image: {_short(str(e))}")
     except Exception as e:
         return result(ERROR, f"image build failed: {type(e).__name__}: {_short(str(e))}")
     try:

@@ -48,7 +48,7 @@ def outcome(gold, empty) -> tuple[str, str, str]:
     """(outcome, failed phase, why) of one validation."""
     if validation_ok(gold, empty):
         return "valid", "", ""
-    if gold.reason.startswith("image build failed"):
+    if gold.reason.startswith(("image build failed", "no image")):
         return "invalid", "build", gold.reason
     if gold.status != "resolved":
         return "invalid", "gold", f"{gold.status}: {gold.reason}"

@@ -123,3 +123,29 @@ def test_rows_without_a_spec_or_source_are_named(rows, tmp_path):
     (tmp_path / f"{MM}.tar.gz").write_bytes(Path(__file__).read_bytes())
     with pytest.raises(Exception, match="SWE-bench's specs lack it"):
         task_to_instance_spec(task, tmp_path)
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_validate_keeps_what_both_phases_saw_for_published_rows(swebench_data, tmp_path):
+    from typer.testing import CliRunner
+
+    from swesrl.cli import app
+
+    out = tmp_path / "validate"
+    res = CliRunner().invoke(app, ["eval", "validate", "--tasks", str(swebench_data / "instances.jsonl"),
+                                   "--repos-dir", str(swebench_data / "repos"), "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0 and "2/2 tasks valid" in res.output, res.output
+    gold = json.loads((out / "gold" / MM / "result.json").read_text())
+    empty = json.loads((out / "unpatched" / MM / "result.json").read_text())
+    f2p = "tests/test_fields.py::TestParentAndName::test_datetime_list_inner_format"
+    assert gold["tests_status"]["FAIL_TO_PASS"]["success"] == [f2p]
+    assert empty["tests_status"]["FAIL_TO_PASS"]["failure"] == [f2p]
+    assert "test_datetime_list_inner_format" in (out / "unpatched" / MM / "test_output.txt").read_text()
+
+
+def test_a_row_without_a_source_is_no_image_not_a_failed_build(rows):
+    from swesrl.eval.evaluate import evaluate_patch
+
+    result = evaluate_patch(rows[MM], rows[MM].patch)  # no --repos-dir
+    assert result.status == "error" and result.reason.startswith("no image:") and "no repository source" in result.reason

@@ -184,14 +184,17 @@ def validate(
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
     instance: list[str] = INSTANCES,
+    keep: Path = typer.Option(Path("runs/validate"), "--out", "-o", help="Each phase's logs and per-test outcomes go to OUT/gold and OUT/unpatched, one folder per instance."),
 ) -> None:
     """Check tasks: the gold patch must resolve each one, and the unpatched tree (tests run) must not.
 
-    Prints a table; exits 1 when any task fails validation.
+    Prints a table; exits 1 when any task fails validation. What each phase saw (test output, eval
+    script, per-test outcomes in result.json) stays under --out.
 
     Example: swesrl eval validate --tasks examples/tasks/tasks.jsonl
     """
     from swesrl.eval.evaluate import validate_tasks, validation_ok
+    from swesrl.eval.results import write_result
 
     require_eval()
     task_list = _load_tasks(tasks, repos_dir, split, instance)
@@ -199,6 +202,8 @@ def validate(
     why: dict[str, str] = {}
 
     def on_result(task, gold, empty) -> None:
+        write_result(keep / "gold", gold, task.patch)
+        write_result(keep / "unpatched", empty, "")
         ok = validation_ok(gold, empty)
         if not ok:
             why[task.instance_id] = f"gold: {gold.reason}" if gold.status != "resolved" else f"unpatched: {empty.status} {empty.reason}"
@@ -211,7 +216,7 @@ def validate(
     for iid, reason in why.items():
         out.print(f"[red]{iid}[/]: {reason}", highlight=False)
     bad = [t.instance_id for t, g, e in results if not validation_ok(g, e)]
-    out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid")
+    out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid (logs: {keep})")
     if bad:
         raise typer.Exit(1)
 
