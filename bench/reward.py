@@ -4,6 +4,9 @@ Pairs come from the shared third-party trajectories: every expert action rendere
 (render_xml), paired with other actions of the same trajectory, so lengths and overlaps are the
 ones GRPO sees (short bash calls, long file_text creates that trigger difflib's autojunk).
 
+The last section measures what difflib's autojunk does to the reward of near-copies of long
+expert actions (5% of characters edited at random), against autojunk off, on the same actions.
+
 Usage: python bench/reward.py [--data ../shared/data/trajectories] [--group 8] [--min-seconds 1]
 """
 
@@ -115,6 +118,35 @@ def main() -> None:
     _row("srl_reward per completion, difflib", ebase, ebase, eref, eref)
     rate, vals = _rate(lambda: srl_reward_func([None] * n, completions, target), n, t)
     _row(f"srl_reward_func (grouped, {FAST_BACKEND})", rate, ebase, vals, eref)
+    autojunk_effect(pairs, t)
+
+
+def _edited(text: str, rng: random.Random, share: float = 0.05) -> str:
+    chars = list(text)
+    for _ in range(max(1, round(share * len(chars)))):
+        chars[rng.randrange(len(chars))] = rng.choice("abcdefghijklmnopqrstuvwxyz_ ()")
+    return "".join(chars)
+
+
+def autojunk_effect(pairs: list[tuple[str, str]], t: float) -> None:
+    """Near-copies (5% characters edited) of every distinct expert action, scored with and without
+    difflib's autojunk: the reward a nearly right long action gets, and the exact port's speed."""
+    rng = random.Random(0)
+    experts = sorted({b for _, b in pairs})
+    near = [(_edited(b, rng), b) for b in experts]
+    print("autojunk: near-copies (5% of characters edited) of every distinct expert action:")
+    for label, subset in (("len < 200", [p for p in near if len(p[1]) < 200]), ("len >= 200", [p for p in near if len(p[1]) >= 200])):
+        on = sorted(difflib.SequenceMatcher(None, a, b).ratio() for a, b in subset)
+        off = sorted(difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() for a, b in subset)
+        if subset:
+            print(f"  {label:10s} {len(subset):5d} actions  median ratio autojunk on {on[len(on) // 2]:.3f}, "
+                  f"off {off[len(off) // 2]:.3f}; 10th percentile on {on[len(on) // 10]:.3f}, off {off[len(off) // 10]:.3f}")
+    base, ref = _rate(lambda: [difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() for a, b in near], len(near), t)
+    _row("difflib autojunk=False (reference)", base, base, ref, ref)
+    for name, ratios in BACKENDS.items():
+        if name != "difflib":
+            rate, vals = _rate(lambda r=ratios: [r([a], b, False)[0] for a, b in near], len(near), t)
+            _row(f"{name} autojunk=False", rate, base, vals, ref)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,8 @@ EXPERT = render_xml(StrReplace("/testbed/src/app.py", "return a - b", "return a 
 NEAR = render_xml(StrReplace("/testbed/src/app.py", "return a - b", "return b + a"))
 
 
-def reference(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b).ratio()
+def reference(a: str, b: str, autojunk: bool = True) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=autojunk).ratio()
 
 
 # ---------------------------------------------------------------- srl_reward
@@ -97,14 +97,14 @@ def test_reward_func_takes_plain_string_completions():
 # ---------------------------------------------------------------- exactness on real step pairs
 
 
-def _assert_backends_equal_difflib(groups: list[list[str]], backends: dict = BACKENDS) -> int:
+def _assert_backends_equal_difflib(groups: list[list[str]], backends: dict = BACKENDS, autojunk: bool = True) -> int:
     """All ordered pairs within each group, every backend, compared with == to difflib."""
     n = 0
     for texts in groups:
         for b in texts:
-            ref = [reference(a, b) for a in texts]
+            ref = [reference(a, b, autojunk) for a in texts]
             for name, ratios in backends.items():
-                assert ratios(texts, b) == ref, f"{name} differs from difflib for expert {b[:80]!r}"
+                assert ratios(texts, b, autojunk) == ref, f"{name} differs from difflib for expert {b[:80]!r}"
             n += len(texts)
     return n
 
@@ -122,6 +122,7 @@ def test_backends_equal_difflib_on_all_ordered_pairs_of_real_trajectories(traj_d
     chosen += [t for t in groups if t not in chosen and len(t) <= 40][:2]
     assert any(len(x) >= 200 for t in chosen for x in t)
     assert _assert_backends_equal_difflib(chosen) >= 2000
+    assert _assert_backends_equal_difflib(chosen, autojunk=False) >= 2000
 
 
 @pytest.mark.slow
@@ -158,7 +159,9 @@ def test_backends_equal_difflib_on_generated_strings(pair):
     a, b = pair
     for name, ratios in BACKENDS.items():
         assert ratios([a], b) == [reference(a, b)], name
+        assert ratios([a], b, False) == [reference(a, b, autojunk=False)], name
     assert similarity(a, b, "fast") == similarity(a, b) == reference(a, b)
+    assert similarity(a, b, "fast", autojunk=False) == reference(a, b, autojunk=False)
 
 
 @settings(max_examples=100, deadline=None)
@@ -177,3 +180,30 @@ def test_autojunk_popular_characters_match_only_by_extension():
     for a in (dropped, extended):
         for name, ratios in BACKENDS.items():
             assert ratios([a], b) == [reference(a, b)], name
+
+
+def test_autojunk_off_scores_a_long_action_with_a_few_typos_by_plain_matching():
+    """difflib's autojunk (the paper's default) scores a long expert action with 4 typos well below
+    what plain matching gives; the recipe option autojunk: false scores it as the near-copy it is."""
+    import random
+
+    from swesrl.training.rewards import srl_reward_for
+
+    body = "".join(f"    value_{i} = compute(value_{i - 1}, factor={i})\n" for i in range(1, 10))
+    new = body.replace("compute", "combine")
+    rng = random.Random(341)  # two one-character typos in each of old_str and new_str (a seed where autojunk bites)
+
+    def typos(text: str) -> str:
+        chars = list(text)
+        for _ in range(2):
+            chars[rng.randrange(len(chars))] = rng.choice("abcdefghijklmnopqrstuvwxyz")
+        return "".join(chars)
+
+    expert = render_xml(StrReplace(path="/testbed/pkg/module.py", old_str=body, new_str=new))
+    model = render_xml(StrReplace(path="/testbed/pkg/module.py", old_str=typos(body), new_str=typos(new)))
+    completions = [[{"role": "assistant", "content": render_answer("", model)}]]
+    on = srl_reward_for(True)(prompts=[[]], completions=completions, target=[expert])[0]
+    off = srl_reward_for(False)(prompts=[[]], completions=completions, target=[expert])[0]
+    assert on == reference(model, expert) < 0.9
+    assert off == reference(model, expert, autojunk=False) > 0.99
+    assert srl_reward_for(False).__name__ == "srl_reward_func"  # TRL names the reward's metrics by it

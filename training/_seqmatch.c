@@ -119,8 +119,9 @@ static void index_free(Index *ix) {
     PyMem_Free(ix->hi_id);
 }
 
-/* SequenceMatcher.set_seq2(b): b2j with the autojunk rule. Returns 0, or -1 with an exception. */
-static int index_build(Index *ix, PyObject *bobj) {
+/* SequenceMatcher.set_seq2(b): b2j, with the autojunk rule when asked (difflib's default).
+   Returns 0, or -1 with an exception. */
+static int index_build(Index *ix, PyObject *bobj, int autojunk_on) {
     memset(ix, 0, sizeof(*ix));
     ix->line = 1; /* stamps start at 0, which must never read as "the previous line" */
     Side *b = &ix->b;
@@ -158,7 +159,7 @@ static int index_build(Index *ix, PyObject *bobj) {
         goto nomem;
     for (Py_ssize_t j = 0; j < n; j++)
         count[b->sym[j] = symbol_of(ix, b->cp[j])]++;
-    int autojunk = n >= 200;
+    int autojunk = autojunk_on && n >= 200;
     Py_ssize_t ntest = n / 100 + 1;
     int32_t nsym = 0;
     for (int32_t s = 0; s < ncp; s++) /* count[s] becomes the new id of s, or -1 */
@@ -309,10 +310,11 @@ static PyObject *ratio_of(Index *ix, PyObject *aobj) {
 
 static PyObject *py_ratio(PyObject *self, PyObject *args) {
     PyObject *a, *b;
-    if (!PyArg_ParseTuple(args, "UU:ratio", &a, &b))
+    int autojunk = 1;
+    if (!PyArg_ParseTuple(args, "UU|p:ratio", &a, &b, &autojunk))
         return NULL;
     Index ix;
-    if (index_build(&ix, b) < 0)
+    if (index_build(&ix, b, autojunk) < 0)
         return NULL;
     PyObject *r = ratio_of(&ix, a);
     index_free(&ix);
@@ -321,13 +323,14 @@ static PyObject *py_ratio(PyObject *self, PyObject *args) {
 
 static PyObject *py_ratios(PyObject *self, PyObject *args) {
     PyObject *seqs, *b;
-    if (!PyArg_ParseTuple(args, "OU:ratios", &seqs, &b))
+    int autojunk = 1;
+    if (!PyArg_ParseTuple(args, "OU|p:ratios", &seqs, &b, &autojunk))
         return NULL;
     PyObject *fast = PySequence_Fast(seqs, "ratios: first argument must be a sequence of str");
     if (!fast)
         return NULL;
     Index ix;
-    if (index_build(&ix, b) < 0) {
+    if (index_build(&ix, b, autojunk) < 0) {
         Py_DECREF(fast);
         return NULL;
     }
@@ -347,9 +350,9 @@ static PyObject *py_ratios(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"ratio", py_ratio, METH_VARARGS,
-     "ratio(a, b) -> float: difflib.SequenceMatcher(None, a, b).ratio(), exactly."},
+     "ratio(a, b, autojunk=True) -> float: difflib.SequenceMatcher(None, a, b, autojunk).ratio(), exactly."},
     {"ratios", py_ratios, METH_VARARGS,
-     "ratios(seqs, b) -> list[float]: ratio(a, b) for each a in seqs, indexing b once."},
+     "ratios(seqs, b, autojunk=True) -> list[float]: ratio(a, b, autojunk) for each a in seqs, indexing b once."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -64,6 +64,12 @@ class SRLConfig(GRPOConfig, _RunFields):
     dynamic_sampling_epsilon: float = field(
         default=1e-4, metadata={"help": "A group is kept only if the population std of its rewards is above this."}
     )
+    autojunk: bool = field(
+        default=True,
+        metadata={"help": "difflib's autojunk in the step reward (default on, as difflib and the paper): on, "
+                  "characters filling >1% of a 200+ character expert action are junk and long actions score "
+                  "erratically; off scores them by plain matching."},
+    )
     max_refill_rounds: int = field(
         default=8,
         metadata={"help": "Extra generation rounds per batch to fill it with informative groups; when reached, "

@@ -41,16 +41,18 @@ def score_answers(answers: Sequence[str], rows: Sequence[dict]) -> dict:
     if not rows or len(answers) % len(rows):
         raise ValueError(f"{len(answers)} answers for {len(rows)} rows: need the same number per row")
     per_row = len(answers) // len(rows)
-    rewards, exact, actions = [], 0, []
+    rewards, rewards_plain, exact, actions = [], [], 0, []
     for i, row in enumerate(rows):
         group = answers[i * per_row : (i + 1) * per_row]
         rewards += _group_rewards(group, row["target"], Similarity.FAST)
+        rewards_plain += _group_rewards(group, row["target"], Similarity.FAST, autojunk=False)
         texts = [model_action_text(a) for a in group]
         exact += sum(t == row["target"] for t in texts)
         actions += texts
     n = len(answers)
     return {
         "reward_mean": sum(rewards) / n,
+        "reward_mean_no_autojunk": sum(rewards_plain) / n,
         "exact_match": exact / n,
         "format_error_rate": sum(r == MALFORMED for r in rewards) / n,
         "answer_chars_mean": sum(map(len, answers)) / n,

@@ -11,8 +11,9 @@ are identical to the reference (see seqmatch), so this is the paper's reward, on
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from swesrl.trajectories.actions import render_xml
@@ -32,15 +33,19 @@ def model_action_text(completion: str) -> str | None:
     return render_xml(action)
 
 
-def srl_reward(completion: str, expert_action: str, method: Similarity | str = Similarity.FAST) -> float:
+def srl_reward(
+    completion: str, expert_action: str, method: Similarity | str = Similarity.FAST, autojunk: bool = True
+) -> float:
     """Reward of one completion against the expert's canonical action text."""
-    return _group_rewards([completion], expert_action, method)[0]
+    return _group_rewards([completion], expert_action, method, autojunk)[0]
 
 
-def _group_rewards(completions: Sequence[str], expert_action: str, method: Similarity | str) -> list[float]:
+def _group_rewards(
+    completions: Sequence[str], expert_action: str, method: Similarity | str, autojunk: bool = True
+) -> list[float]:
     texts = [model_action_text(c) for c in completions]
     ok = [t for t in texts if t is not None]
-    ratios = iter(similarities(ok, expert_action, method))
+    ratios = iter(similarities(ok, expert_action, method, autojunk))
     return [MALFORMED if t is None else next(ratios) for t in texts]
 
 
@@ -54,7 +59,9 @@ def completion_text(completion: str | list[dict[str, Any]]) -> str:
     return ""
 
 
-def srl_reward_func(prompts: list, completions: list, target: list[str], **kwargs: Any) -> list[float]:
+def srl_reward_func(
+    prompts: list, completions: list, target: list[str], autojunk: bool = True, **kwargs: Any
+) -> list[float]:
     """TRL reward function; ``target`` is the dataset column of expert actions.
 
     The G rollouts of a prompt share one expert action, so completions are grouped by target and
@@ -65,7 +72,14 @@ def srl_reward_func(prompts: list, completions: list, target: list[str], **kwarg
         groups[expert].append(i)
     rewards = [MALFORMED] * len(completions)
     for expert, idx in groups.items():
-        values = _group_rewards([completion_text(completions[i]) for i in idx], expert, Similarity.FAST)
+        values = _group_rewards([completion_text(completions[i]) for i in idx], expert, Similarity.FAST, autojunk)
         for i, v in zip(idx, values, strict=True):
             rewards[i] = v
     return rewards
+
+
+def srl_reward_for(autojunk: bool) -> Callable[..., list[float]]:
+    """The TRL reward function with difflib's ``autojunk`` set (TRL names its metrics by ``__name__``)."""
+    if autojunk:
+        return srl_reward_func
+    return functools.update_wrapper(functools.partial(srl_reward_func, autojunk=False), srl_reward_func)

@@ -129,9 +129,9 @@ def build_trainer(config, reward_funcs=None):
     from .srl_trainer import SRLTrainer
 
     if reward_funcs is None:
-        from .rewards import srl_reward_func
+        from .rewards import srl_reward_for
 
-        reward_funcs = [srl_reward_func]
+        reward_funcs = [srl_reward_for(config.autojunk)]
     train = D.drop_long_prompts(D.grpo_dataset(D.load_steps(config.data)), tokenizer, config.max_prompt_tokens)
     return SRLTrainer(reward_funcs=reward_funcs, train_dataset=train, **common)
 

@@ -15,6 +15,11 @@ So the fast path is an exact port instead (35x per pair, 53x with the expert ind
 
 Every backend takes many ``a`` against one ``b`` (the expert action), so ``b`` is indexed once
 per group of rollouts; difflib keeps that index (``b2j``) across ``set_seq1`` calls.
+
+``autojunk`` is difflib's flag, on by default as in the paper ("difflib's SequenceMatcher"). It treats
+characters that fill more than 1% of a 200+ character expert action as junk, so long actions score
+erratically: a 491-character ``str_replace`` with 4 typos scores 0.25 with it and 0.99 without
+(BENCHMARKS.md, "Reward"). Every backend is exact in both modes.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ from collections.abc import Callable, Sequence
 from enum import Enum
 from types import ModuleType
 
-RatiosFn = Callable[[Sequence[str], str], list[float]]
+RatiosFn = Callable[[Sequence[str], str, bool], list[float]]
 
 
 def _matcher_ratios(module: ModuleType) -> RatiosFn:
-    def ratios(seqs: Sequence[str], b: str) -> list[float]:
-        m = module.SequenceMatcher(None, "", b)
+    def ratios(seqs: Sequence[str], b: str, autojunk: bool = True) -> list[float]:
+        m = module.SequenceMatcher(None, "", b, autojunk)
         out = []
         for a in seqs:
             m.set_seq1(a)
@@ -69,11 +74,13 @@ def _backend(method: Similarity | str) -> RatiosFn:
     return BACKENDS[FAST_BACKEND if method is Similarity.FAST else "difflib"]
 
 
-def similarities(seqs: Sequence[str], b: str, method: Similarity | str = Similarity.DIFFLIB) -> list[float]:
+def similarities(
+    seqs: Sequence[str], b: str, method: Similarity | str = Similarity.DIFFLIB, autojunk: bool = True
+) -> list[float]:
     """ratio(a, b) for every a in seqs, indexing b once."""
-    return _backend(method)(seqs, b)
+    return _backend(method)(seqs, b, autojunk)
 
 
-def similarity(a: str, b: str, method: Similarity | str = Similarity.DIFFLIB) -> float:
-    """``difflib.SequenceMatcher(None, a, b).ratio()`` (asymmetric: b is the indexed side)."""
-    return _backend(method)([a], b)[0]
+def similarity(a: str, b: str, method: Similarity | str = Similarity.DIFFLIB, autojunk: bool = True) -> float:
+    """``difflib.SequenceMatcher(None, a, b, autojunk).ratio()`` (asymmetric: b is the indexed side)."""
+    return _backend(method)([a], b, autojunk)[0]
