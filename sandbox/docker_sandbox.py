@@ -1,6 +1,6 @@
 """The Docker Sandbox: one long-lived, offline, resource-limited container per task.
 
-Why it is built this way (measured, see docs/environment-notes.md): neither `docker exec` nor the SDK
+Why it is built this way (measured on Docker 20.10, cgroup v1; BENCHMARKS.md "Sandbox"): neither `docker exec` nor the SDK
 has a timeout, and killing the client leaves the command running; `timeout` inside is not enough
 because forked or `setsid` children outlive it. So each command runs as `timeout -s KILL N`, the host
 reads its output against its own deadline, and after any timeout `kill -9 -1` runs inside (PID 1, a
