@@ -6,15 +6,16 @@ from the records themselves, never the file name, unless ``format`` names it. Ea
 file becomes a TrajectoryError naming the file, record and field: raised when ``on_error`` is None,
 otherwise handed to ``on_error`` while reading goes on with the next record or file.
 
-Each format module has ``NAME``, ``STEPS_FIELD``, ``sniff(obj) -> bool``, ``parse(obj, where) ->
-Trajectory`` (or a list of them: a multi-agent log is one run per sub-agent) and ``read(path, on_error=None)``.
+Formats live in the registry (``registry.py``): each is a TrajectoryReader with a ``name``, a
+``sniff(obj) -> bool`` and a ``parse(obj, where) -> Trajectory`` (or a list of them: a multi-agent
+log is one run per sub-agent). The built-in formats, one module each, register through
+``register_reader`` like a user's format does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from ..schema import Trajectory, TrajectoryError
@@ -29,25 +30,28 @@ from . import (
 )
 from .common import OnError, Where, file_stem, kind
 from .records import iter_records
+from .registry import TrajectoryReader, add_reader, readers, register_reader, unregister_reader
 from .swesrl_format import write_trajectories
 
 # Sniffing order: OpenHands fncall logs also hold an XML rendering in "messages", so openai-chat
 # (which keys on "fncall_messages") is asked before swe-smith.
-_MODULES: tuple[ModuleType, ...] = (
-    swe_agent, openai_chat, swe_smith, mini_swe_agent, openhands_events, nebius, swesrl_format,
-)
-READERS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
-FORMATS: tuple[str, ...] = tuple(READERS)
+_BUILT_IN = (swe_agent, openai_chat, swe_smith, mini_swe_agent, openhands_events, nebius, swesrl_format)
+for _module in _BUILT_IN:
+    register_reader(_module.NAME, _module.sniff, _module.parse, steps_field=_module.STEPS_FIELD)
+FORMATS: tuple[str, ...] = tuple(m.NAME for m in _BUILT_IN)  # the built-in formats
 
-__all__ = ["FORMATS", "READERS", "read_trajectories", "sniff_format", "write_trajectories"]
+__all__ = [
+    "FORMATS", "TrajectoryReader", "add_reader", "read_trajectories", "register_reader", "sniff_format",
+    "unregister_reader", "write_trajectories",
+]
 
 
 def _raise(error: TrajectoryError) -> None:
     raise error
 
 
-def _sniff(obj: Any) -> str | None:
-    return next((m.NAME for m in _MODULES if m.sniff(obj)), None)
+def _sniff(obj: Any) -> TrajectoryReader | None:
+    return next((r for r in readers().values() if r.sniff(obj)), None)
 
 
 def _unknown(obj: Any, where: Where) -> TrajectoryError:
@@ -67,7 +71,7 @@ def sniff_format(path: str | Path) -> str:
     for record, obj in iter_records(Path(path), errors.append, lambda value: _sniff(value) is not None):
         found = _sniff(obj)
         if found is not None:
-            return found
+            return found.name
         errors.append(_unknown(obj, Where(str(path), record)))
     raise errors[0] if errors else TrajectoryError(str(path), None, None, "no records")
 
@@ -79,8 +83,8 @@ def read_trajectories(
 
     Hidden files and folders (names starting with a dot) in a directory are skipped.
     """
-    if format is not None and format not in READERS:
-        raise ValueError(f"unknown format {format!r}; known formats: {', '.join(FORMATS)}")
+    if format is not None and format not in readers():
+        raise ValueError(f"unknown format {format!r}; known formats: {', '.join(readers())}")
     return _read_path(Path(path), on_error or _raise, format)
 
 
@@ -105,24 +109,23 @@ def _name(relative: Path) -> str:
 
 
 def _read_file(path: Path, report: OnError, format: str | None, label: str | None = None) -> Iterator[Trajectory]:
-    module = READERS[format] if format else None
+    reader = readers()[format] if format else None
 
     def is_run(value: list[Any]) -> bool:
-        return module.sniff(value) if module else _sniff(value) is not None
+        return reader.sniff(value) if reader else _sniff(value) is not None
 
     for record, obj in iter_records(path, report, is_run):
         where = Where(str(path), record, label)
-        if module is None:
-            name = _sniff(obj)
-            if name is None:
+        if reader is None:
+            reader = _sniff(obj)  # one file, one format: later records get field-level errors
+            if reader is None:
                 report(_unknown(obj, where))
                 continue
-            module = READERS[name]  # one file, one format: later records get field-level errors
         try:
-            parsed = module.parse(obj, where)
+            parsed = reader.parse(obj, where)
             runs = parsed if isinstance(parsed, list) else [parsed]
             if not any(t.steps for t in runs):
-                raise where.error(module.STEPS_FIELD, "empty run: no steps")
+                raise where.error(reader.steps_field, "empty run: no steps")
         except TrajectoryError as e:
             report(e)
             continue
