@@ -56,7 +56,7 @@ class RunConfig:
     tasks: str = field(default="", metadata={"help": "the tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name"})
     split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name"})
     run_id: str = field(default="", metadata={"help": "names RUNS_DIR/RUN_ID: trajectories, predictions, results, report, config"})
-    runs_dir: str = field(default="runs", metadata={"help": "where run folders live"})
+    runs_dir: str = field(default="runs/eval", metadata={"help": "where evaluation run folders live (apart from training runs, so names cannot collide)"})
     instances: tuple[str, ...] = field(default=(), metadata={"help": "only these instance ids (empty: all tasks)"})
     workers: int = field(default=1, metadata={"help": "instances run at once (agent and evaluation)"})
     mode: str = field(default="agent", metadata={

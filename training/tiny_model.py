@@ -91,8 +91,32 @@ def _corpus_texts(files: Iterable[str | Path]) -> list[str]:
         path = Path(f)
         if not path.is_file():
             raise FileNotFoundError(f"corpus file not found: {path}")
-        texts.append(path.read_text(encoding="utf-8", errors="replace"))
+        texts += _file_texts(path)
     return texts
+
+
+def _file_texts(path: Path) -> list[str]:
+    """A corpus file's text: step examples (`traj split` JSONL or Parquet) give their messages and
+    targets, not their JSON or Parquet bytes; any other file must be UTF-8 text."""
+    from .data import DataError, data_kind, load_steps
+
+    if path.suffix in (".jsonl", ".parquet"):
+        try:
+            steps = data_kind(path) == "steps"
+        except (DataError, OSError, ValueError):  # pyarrow's errors for a damaged file are ValueErrors
+            steps = False
+        if steps:
+            ds = load_steps(path)
+            return [m["content"] for r in ds for m in r["messages"]] + list(ds["target"])
+        if path.suffix == ".parquet":
+            raise ValueError(f"{path}: a Parquet file without step examples (messages, target) or unreadable; give text or `traj split` output")
+    raw = path.read_bytes()
+    if b"\0" in raw[:65536]:
+        raise ValueError(f"{path}: a binary file, not text; give text files or `traj split` output (JSONL/Parquet)")
+    try:
+        return [raw.decode("utf-8")]
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}); give text files or `traj split` output") from None
 
 
 def _wrap(tokenizer_object):

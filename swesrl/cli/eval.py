@@ -119,7 +119,7 @@ def patches(
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
     seed: int = with_default("eval.test_seed", "--test-seed"),
-    runs_dir: Path = typer.Option(Path("runs"), "--runs-dir", help="Where run folders live."),
+    runs_dir: Path = typer.Option(Path("runs/eval"), "--runs-dir", help="Where evaluation run folders live (apart from training runs)."),
     prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
     min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
     allow_test_changes: bool = typer.Option(False, "--allow-test-changes", help="Grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as SWE-bench does, instead of unresolved; they are reported either way."),
