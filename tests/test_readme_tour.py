@@ -28,7 +28,7 @@ def tour_commands(readme: str) -> list[str]:
     tour = readme.split("\n## Tour", 1)[1].split("\n## ", 1)[0]
     lines = []
     for block in re.findall(r"```bash\n(.*?)```", tour, re.S):
-        if "vllm serve" in block:  # needs a GPU
+        if any(line.startswith("vllm serve") for line in block.splitlines()):  # needs a GPU
             continue
         lines += [line for line in block.replace("\\\n", " ").splitlines() if line.strip()]
     return lines
