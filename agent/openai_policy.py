@@ -1,21 +1,21 @@
-"""Any OpenAI-compatible chat endpoint as a policy (vLLM serve, SGLang, hosted APIs), over urllib.
+"""Any OpenAI-compatible chat endpoint as a policy (vLLM serve, SGLang, hosted APIs), through the
+`openai` SDK.
 
 The key is read from an environment variable (never a flag, so it stays out of shell history and
-saved configs). 429 and 5xx answers, dropped connections and timeouts are retried with exponential
-backoff (honoring Retry-After); other errors stop at once with the server's message. Native tool
-calls are turned into the same XML text a text-answering model writes, so the loop and the
-trajectory see one format.
+saved configs). The SDK retries 429 and 5xx answers, dropped connections and timeouts with
+exponential backoff (honoring Retry-After) and never a 401; connecting has its own short timeout.
+Native tool calls are turned into the same XML text a text-answering model writes, so the loop and
+the trajectory see one format.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
+
+import openai
 
 from swesrl.trajectories.actions import ActionError, from_openai, render_xml
 from swesrl.trajectories.answer import render_answer
@@ -65,82 +65,67 @@ def answer_text(message: dict[str, Any]) -> str:
     return render_answer(thought, "\n".join(_call_text(c) for c in calls))
 
 
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection: a wrong address fails fast, a slow answer may still take `timeout`
+
+
 class OpenAIPolicy:
     def __init__(self, model: str, base_url: str, sampling: Sampling = GREEDY, *, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 300.0, max_retries: int = 6, backoff: float = 1.0, native_tools: bool = False):
+                 timeout: float = 300.0, max_retries: int = 6, native_tools: bool = False):
         self.name = f"openai:{model}@{base_url}"
-        self.model, self.url = model, base_url.rstrip("/") + "/chat/completions"
-        self.sampling, self.timeout, self.max_retries, self.backoff = sampling, timeout, max_retries, backoff
+        self.model, self.base_url = model, base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
+        self.sampling, self.timeout, self.max_retries = sampling, timeout, max_retries
         self.native_tools = native_tools
-        self.api_key = os.environ.get(api_key_env, "")
+        self.client = openai.OpenAI(
+            base_url=self.base_url, api_key=os.environ.get(api_key_env) or "none", max_retries=max_retries,
+            timeout=openai.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
+        )
 
     def for_instance(self, instance_id: str | None) -> OpenAIPolicy:
         return self
 
     def check(self, timeout: float = 5.0) -> None:
         """Fail fast, before any image is built or retry waited out: the server must answer, and accept
-        the key. One GET of the standard /models endpoint; a server without it (404/405) passes."""
-        url = self.url.removesuffix("/chat/completions") + "/models"
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        the key. One GET of the standard /models endpoint; a server without it (404, 405, 501) passes."""
+        url = self.base_url + "/models"
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout):
-                return
-        except urllib.error.HTTPError as e:
-            if e.code in (401, 403):
-                detail = e.read().decode(errors="replace")[:300]
-                raise PolicyError(f"{url} refused the API key (HTTP {e.code}): {detail}; "
-                                  "set it in the variable model.api_key_env names") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-            why = getattr(e, "reason", e)
-            raise PolicyError(f"cannot reach the model server {url}: {why}") from None
+            self.client.with_options(timeout=timeout, max_retries=0).models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
+            raise PolicyError(f"{url} refused the API key (HTTP {e.status_code}): {e.response.text[:300]}; "
+                              "set it in the variable model.api_key_env names") from None
+        except openai.APIStatusError:
+            return
+        except openai.APIConnectionError as e:  # includes timeouts
+            raise PolicyError(f"cannot reach the model server {url}: {e.__cause__ or e}") from None
 
-    def _body(self, messages: Sequence[Message]) -> bytes:
+    def _body(self, messages: Sequence[Message]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "temperature": self.sampling.temperature,
                                 "top_p": self.sampling.top_p, "max_tokens": self.sampling.max_new_tokens}
         if self.sampling.seed is not None:
             body["seed"] = self.sampling.seed
         if self.native_tools:
             body["tools"] = TOOLS
-        return json.dumps(body).encode()
+        return body
 
-    def _post(self, data: bytes) -> dict[str, Any]:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            wait = self.backoff * 2**attempt
-            try:
-                req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    return json.loads(resp.read())
-            except urllib.error.HTTPError as e:
-                detail = e.read().decode(errors="replace")[:500]
-                if e.code != 429 and e.code < 500:
-                    raise PolicyError(f"{self.url} answered HTTP {e.code}: {detail}") from None
-                last = f"HTTP {e.code}: {detail}"
-                after = e.headers.get("Retry-After", "") if e.headers else ""
-                if after.replace(".", "", 1).isdigit():
-                    wait = max(wait, float(after))
-            except TimeoutError:
-                last = f"no answer within {self.timeout:g} s"
-            except urllib.error.URLError as e:
-                if isinstance(e.reason, TimeoutError):
-                    last = f"no answer within {self.timeout:g} s"
-                else:
-                    last = f"cannot connect ({e.reason})"
-            except (ConnectionError, json.JSONDecodeError) as e:
-                last = f"{type(e).__name__}: {e}"
-            if attempt < self.max_retries:
-                time.sleep(min(wait, 60.0))
-        raise PolicyError(f"{self.url}: {last} (gave up after {self.max_retries + 1} attempts)")
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        attempts = f"gave up after {self.max_retries + 1} attempts"
+        try:
+            return self.client.chat.completions.create(**body).model_dump()
+        except openai.APIStatusError as e:
+            retried = e.status_code == 429 or e.status_code >= 500
+            raise PolicyError(f"{self.url} answered HTTP {e.status_code}: {e.response.text[:500]}"
+                              + (f" ({attempts})" if retried else "")) from None
+        except openai.APITimeoutError:
+            raise PolicyError(f"{self.url}: no answer within {self.timeout:g} s ({attempts})") from None
+        except openai.APIConnectionError as e:
+            raise PolicyError(f"{self.url}: cannot connect ({e.__cause__ or e}) ({attempts})") from None
 
     def act(self, messages: Sequence[Message]) -> Reply:
         data = self._post(self._body(messages))
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
-            raise PolicyError(f"{self.url}: answer has no choices[0].message: {json.dumps(data)[:300]}") from None
+            raise PolicyError(f"{self.url}: answer has no choices[0].message: {json.dumps(data, default=str)[:300]}") from None
         usage = data.get("usage") or {}
         p, c = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
         cost = usage.get("cost") if isinstance(usage.get("cost"), (int, float)) else cost_of(self.model, p, c)

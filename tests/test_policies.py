@@ -111,20 +111,26 @@ def test_prices_tell_apart_models_with_a_common_prefix():
 def test_429_then_success_and_5xx_are_retried():
     script = [(429, {"error": "rate limited"}), (503, {"error": "overloaded"}), (200, chat(ANSWER))]
     with ScriptedServer(script) as srv:
-        reply = OpenAIPolicy("m", srv.url, backoff=0.01, max_retries=3).act(MSGS)
+        reply = OpenAIPolicy("m", srv.url, max_retries=3).act(MSGS)
     assert reply.text == ANSWER and len(srv.requests) == 3
 
 
 def test_client_errors_are_not_retried_and_name_the_server_answer():
     with ScriptedServer([(400, {"error": "model 'm' not found"})]) as srv, pytest.raises(PolicyError) as err:
-        OpenAIPolicy("m", srv.url, backoff=0.01).act(MSGS)
+        OpenAIPolicy("m", srv.url).act(MSGS)
     assert "HTTP 400" in str(err.value) and "model 'm' not found" in str(err.value)
+    assert len(srv.requests) == 1
+
+
+def test_a_refused_key_is_not_retried():
+    with ScriptedServer([(401, {"error": "invalid api key"})] * 3) as srv, pytest.raises(PolicyError, match="HTTP 401"):
+        OpenAIPolicy("m", srv.url, max_retries=3).act(MSGS)
     assert len(srv.requests) == 1
 
 
 def test_a_server_that_never_answers_times_out_with_a_clear_error():
     with ScriptedServer(["hang", "hang"]) as srv, pytest.raises(PolicyError) as err:
-        OpenAIPolicy("m", srv.url, timeout=0.5, max_retries=1, backoff=0.01).act(MSGS)
+        OpenAIPolicy("m", srv.url, timeout=0.5, max_retries=1).act(MSGS)
     assert "no answer within 0.5 s" in str(err.value) and "gave up after 2 attempts" in str(err.value)
 
 
@@ -159,7 +165,7 @@ def test_openai_policy_drives_the_loop_end_to_end(tmp_path):
             (200, chat(render_answer("done", render_xml(Submit())))),
         ]
         with ScriptedServer(script) as srv:
-            policy = OpenAIPolicy("m", srv.url, backoff=0.01)
+            policy = OpenAIPolicy("m", srv.url)
             result = run_agent(policy, sb, "add subtracts", config=AgentConfig(workdir=sb.workdir))
     assert result.exit_status == "submitted"
     assert "+    return a + b" in result.patch
