@@ -89,3 +89,15 @@ def link_swebench_layout(run_dir: Path, results: dict[str, InstanceResult], logs
             link.unlink()
         link.symlink_to(instance_dir(run_dir, iid).resolve(), target_is_directory=True)
     return root
+
+
+def link_run(run_dir: Path, logs_dir: Path) -> Path:
+    """`link_swebench_layout` for a run folder on disk: every finished instance (one with a result)."""
+    from .results import RESULT, read_result
+
+    results = {}
+    for path in sorted(run_dir.glob(f"*/{RESULT}")):
+        r = read_result(run_dir, path.parent.name)
+        if r is not None:
+            results[r.instance_id] = r
+    return link_swebench_layout(run_dir, results, logs_dir)

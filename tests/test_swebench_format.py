@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
 
+from swesrl.cli import app
 from swesrl.eval.results import InstanceResult, build_report, write_result
-from swesrl.eval.swebench_format import link_swebench_layout
 
 pytest.importorskip("swebench")
 
@@ -49,7 +50,8 @@ def test_make_run_report_over_swesrl_folders_agrees(tmp_path, monkeypatch):
     assert "status: error" in (run_dir / "a__a-5" / "run_instance.log").read_text()
 
     logs = tmp_path / "logs" / "run_evaluation"
-    link_swebench_layout(run_dir, results, logs)
+    res = CliRunner().invoke(app, ["eval", "swebench-logs", str(run_dir), "--logs-dir", str(logs)])
+    assert res.exit_code == 0, res.output
     monkeypatch.setattr(reporting, "RUN_EVALUATION_LOG_DIR", logs)
     predictions = {iid: {"instance_id": iid, "model_name_or_path": "org/model-7b", "model_patch": o[1]} for iid, o in outcomes.items()}
     path = reporting.make_run_report(predictions, [{"instance_id": i} for i in task_ids], "try1", report_dir=str(tmp_path / "sb"))

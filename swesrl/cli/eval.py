@@ -221,6 +221,22 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command("swebench-logs")
+def swebench_logs(
+    run_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="An evaluation run folder (RUNS_DIR/RUN_ID)."),
+    logs_dir: Path = typer.Option(Path("logs/run_evaluation"), "--logs-dir", help="Where swebench's tools look (its RUN_EVALUATION_LOG_DIR)."),
+) -> None:
+    """Lay an evaluation run out as swebench's logs/run_evaluation/<run_id>/<model>/<instance_id> (links to its
+    instance folders), so swebench's own tools (make_run_report) read it.
+
+    Example: swesrl eval swebench-logs runs/eval/expert-replay
+    """
+    from swesrl.eval.swebench_format import link_run
+
+    root = link_run(run_dir, logs_dir)
+    out.print(f"linked into {root}")
+
+
 def _register_run() -> None:
     from .eval_run import config, run  # beside patches/validate
 
