@@ -1,4 +1,4 @@
-"""SWE-bench tasks: the `Task` record and `load_tasks` from JSON, JSONL, CSV, Parquet or a `datasets` name.
+"""SWE-bench tasks: the `Task` record and `load_tasks` from a task file (see `task_sources`) or a `datasets` name.
 
 A task carries the SWE-bench fields plus what swebench 5 expects each instance to carry itself (an
 image or a build spec, an eval script or test command, a log parser, an eval type). Real SWE-bench
@@ -7,11 +7,8 @@ instances that lack the swesrl fields get them from the small map in `eval/data/
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -258,55 +255,6 @@ def with_known_defaults(task: Task) -> Task:
 # ---- loading ------------------------------------------------------------------------------------
 
 
-def _records(source: str, split: str) -> Iterator[tuple[Any, Any]]:
-    """Yield (record label, raw record) from a file or a `datasets` name; a file that cannot be read raises."""
-    path = Path(source)
-    if path.is_file():
-        suffix = path.suffix.lower()
-        if suffix == ".jsonl":
-            from .predictions import json_lines
-
-            for n, got in json_lines(path):
-                yield f"line {n}", got.value if hasattr(got, "value") else TaskError(source, f"line {n}", None, got)
-        elif suffix == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as e:
-                raise TaskError(source, f"line {e.lineno}", None, f"invalid JSON ({e.msg})") from None
-            if isinstance(data, dict) and isinstance(data.get("instances"), list):
-                data = data["instances"]
-            if not isinstance(data, list):
-                raise TaskError(source, None, None, "expected a list of tasks or {\"instances\": [...]}")
-            yield from ((i, d) for i, d in enumerate(data))
-        elif suffix == ".csv":
-            csv.field_size_limit(sys.maxsize)  # patches and issue texts exceed the 128 KiB default
-            with path.open(newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                for row in reader:
-                    # a record can span lines; the reader knows the line it ended on
-                    yield f"row {reader.line_num}", row
-        elif suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            yield from enumerate(pq.read_table(path).to_pylist())
-        else:
-            raise TaskError(source, None, None, f"unknown task file type {suffix!r} (use .json, .jsonl, .csv or .parquet)")
-        return
-    if path.exists() and not path.is_dir():
-        raise TaskError(source, None, None, "not a regular file")
-    try:
-        import datasets
-    except ImportError:
-        raise TaskError(source, None, None, "no such file, and the `datasets` package is not installed") from None
-    try:
-        ds = datasets.load_from_disk(source) if path.is_dir() else datasets.load_dataset(source, split=split)
-    except Exception as e:  # datasets raises many types for a missing name or offline hub
-        raise TaskError(source, None, None, f"cannot load as a file or `datasets` dataset: {e}") from None
-    if isinstance(ds, datasets.DatasetDict):
-        ds = ds[split]
-    yield from enumerate(ds)
-
-
 def load_tasks(source: str | Path, *, split: str = "test", errors: list[TaskError] | None = None) -> list[Task]:
     """Load tasks. With `errors` given, bad records are collected there and the good ones returned;
     without it the first bad record raises. A file that cannot be read at all always raises."""
@@ -314,7 +262,9 @@ def load_tasks(source: str | Path, *, split: str = "test", errors: list[TaskErro
     base_dir = Path(source).resolve().parent if Path(source).is_file() else None
     tasks: list[Task] = []
     seen: dict[str, Any] = {}
-    for record, raw in _records(source, split):
+    from .task_sources import task_records  # the sources build on TaskError, defined here
+
+    for record, raw in task_records(source, split):
         try:
             if isinstance(raw, TaskError):
                 raise raw

@@ -1,0 +1,107 @@
+"""Where task records come from: a TaskSource per file type, chosen by suffix, else a `datasets` name.
+
+The built-in types (.jsonl, .json, .csv, .parquet) register through ``register_task_source`` as a
+user's type does, so a new file type needs no change to swesrl. A source yields ``(label, record)``:
+the label says where the record is ("line 3", "row 7", an index), the record is a mapping of task
+fields, or a TaskError in its place when that one record cannot be decoded (the others still load).
+A file that cannot be read at all raises TaskError.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from .predictions import json_lines
+from .tasks import TaskError
+
+Label = str | int
+
+
+class TaskSource(Protocol):
+    def __call__(self, path: Path) -> Iterator[tuple[Label, Any]]: ...
+
+
+_SOURCES: dict[str, TaskSource] = {}
+
+
+def register_task_source(suffix: str, source: TaskSource) -> None:
+    """Read task files whose name ends in ``suffix`` (".yaml") with ``source``; a suffix is taken once."""
+    suffix = suffix.lower()
+    if not suffix.startswith("."):
+        raise ValueError(f"a task file suffix starts with a dot, got {suffix!r}")
+    if suffix in _SOURCES:
+        raise ValueError(f"task files {suffix!r} already have a source")
+    _SOURCES[suffix] = source
+
+
+def unregister_task_source(suffix: str) -> None:
+    _SOURCES.pop(suffix.lower(), None)
+
+
+def task_records(source: str, split: str) -> Iterator[tuple[Label, Any]]:
+    """(label, record) from a task file or a `datasets` name or folder; a source that cannot be read raises."""
+    path = Path(source)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix not in _SOURCES:
+            known = ", ".join(_SOURCES)
+            raise TaskError(source, None, None, f"unknown task file type {suffix!r} (known: {known})")
+        yield from _SOURCES[suffix](path)
+        return
+    if path.exists() and not path.is_dir():
+        raise TaskError(source, None, None, "not a regular file")
+    yield from _dataset(source, split)
+
+
+def _jsonl(path: Path) -> Iterator[tuple[Label, Any]]:
+    for n, got in json_lines(path):  # got: the decoded line, or what is wrong with it
+        yield f"line {n}", TaskError(str(path), f"line {n}", None, got) if isinstance(got, str) else got.value
+
+
+def _json(path: Path) -> Iterator[tuple[Label, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise TaskError(str(path), f"line {e.lineno}", None, f"invalid JSON ({e.msg})") from None
+    if isinstance(data, dict) and isinstance(data.get("instances"), list):
+        data = data["instances"]
+    if not isinstance(data, list):
+        raise TaskError(str(path), None, None, "expected a list of tasks or {\"instances\": [...]}")
+    yield from enumerate(data)
+
+
+def _csv(path: Path) -> Iterator[tuple[Label, Any]]:
+    csv.field_size_limit(sys.maxsize)  # patches and issue texts exceed the 128 KiB default
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for row in reader:
+            yield f"row {reader.line_num}", row  # a record can span lines; the reader knows the line it ended on
+
+
+def _parquet(path: Path) -> Iterator[tuple[Label, Any]]:
+    import pyarrow.parquet as pq
+
+    yield from enumerate(pq.read_table(path).to_pylist())
+
+
+def _dataset(source: str, split: str) -> Iterator[tuple[Label, Any]]:
+    try:
+        import datasets
+    except ImportError:
+        raise TaskError(source, None, None, "no such file, and the `datasets` package is not installed") from None
+    try:
+        ds = datasets.load_from_disk(source) if Path(source).is_dir() else datasets.load_dataset(source, split=split)
+    except Exception as e:  # datasets raises many types for a missing name or offline hub
+        raise TaskError(source, None, None, f"cannot load as a file or `datasets` dataset: {e}") from None
+    if isinstance(ds, datasets.DatasetDict):
+        ds = ds[split]
+    yield from enumerate(ds)
+
+
+for _suffix, _source in ((".jsonl", _jsonl), (".json", _json), (".csv", _csv), (".parquet", _parquet)):
+    register_task_source(_suffix, _source)
