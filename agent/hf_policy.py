@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from swesrl.trajectories.context import Message
 
 from .policies import GREEDY, PolicyError, Reply, Sampling, Usage
+
+if TYPE_CHECKING:
+    from transformers import BatchEncoding
 
 
 class HFPolicy:
@@ -25,7 +29,8 @@ class HFPolicy:
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         if not self.tokenizer.chat_template:
             raise PolicyError(f"hf:{model}: the tokenizer has no chat template; the agent speaks in chat messages")
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()
+        # transformers wraps PreTrainedModel.to in a decorator whose stub mypy reads as taking the model
+        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()  # type: ignore[arg-type]
         self.context_window = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generate at a time: eval workers share the loaded model
 
@@ -33,9 +38,9 @@ class HFPolicy:
         return self
 
     def act(self, messages: Sequence[Message]) -> Reply:
-        enc = self.tokenizer.apply_chat_template(
+        enc = cast("BatchEncoding", self.tokenizer.apply_chat_template(  # return_dict=True: a BatchEncoding
             list(messages), add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
-        )
+        ))
         n_prompt = enc["input_ids"].shape[1]
         max_new = self.sampling.max_new_tokens
         if self.context_window is not None:
@@ -55,5 +60,5 @@ class HFPolicy:
                 self._torch.manual_seed(self.sampling.seed)
             out = self.model.generate(**{k: v.to(self.device) for k, v in enc.items()}, **kwargs)
         new = out[0, n_prompt:]
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        text = self.tokenizer.batch_decode(out[:, n_prompt:], skip_special_tokens=True)[0]
         return Reply(text, Usage(n_prompt, int(new.shape[0])))

@@ -203,7 +203,7 @@ class WindowedEditor:
         else:
             mapped = _insert(self.current, known, args)
         action, after, reason = mapped
-        if action is None:
+        if action is None or after is None:
             return None, reason
         check = shown[0] if _NOT_APPLIED in observation and shown else (shown[-1] if shown else None)
         if check is None or not after.agrees(check):

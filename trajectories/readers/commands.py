@@ -69,7 +69,8 @@ def _editor(command: str) -> Parsed:
     if len(tokens) < 3:
         return None, f"{EDITOR}: expected a command and a path"
     args: dict[str, object] = {"command": tokens[1], "path": tokens[2]}
-    key, values = None, []
+    key: str | None = None
+    values: list[str] = []
     for token in [*tokens[3:], None]:
         if token is None or token in _EDITOR_FLAGS:
             if key is not None:

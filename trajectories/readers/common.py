@@ -75,6 +75,12 @@ class Where:
         raise self.error(field, f"expected text (a string or a list of text parts), got {kind(value)}")
 
 
+def dict_at(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """``obj[key]`` when it is an object, else an empty one: for optional metadata whose shape varies."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _as_tuple(typ: type | tuple[type, ...]) -> tuple[type, ...]:
     return typ if isinstance(typ, tuple) else (typ,)
 
@@ -110,8 +116,8 @@ def issue_text(message: str) -> str:
                 return inner[len(_PR_LEAD) :].strip() if inner.startswith(_PR_LEAD) else inner
     start = message.find("ISSUE:\n")
     if start != -1:
-        end = _INSTRUCTIONS.search(message, start)
-        return message[start + len("ISSUE:\n") : end.start() if end else None].strip()
+        instructions = _INSTRUCTIONS.search(message, start)
+        return message[start + len("ISSUE:\n") : instructions.start() if instructions else None].strip()
     return message.strip()
 
 

@@ -17,6 +17,7 @@ from ..schema import Step, Trajectory
 from .common import (
     Where,
     chat_style,
+    dict_at,
     instance_from_filename,
     issue_text,
     make_trajectory,
@@ -47,7 +48,8 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
     for i, m in enumerate(messages):
         where.obj(m, f"{key}[{i}]")
 
-    steps, task = [], ""
+    steps: list[Step] = []
+    task = ""
     i = 0
     while i < len(messages):
         m = messages[i]
@@ -63,8 +65,8 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory:
         i = j
 
     instance_id = nonempty(obj.get("instance_id")) or instance_from_filename(where.path)
-    test_result = obj.get("test_result") if isinstance(obj.get("test_result"), dict) else {}
-    report = test_result.get("report") if isinstance(test_result.get("report"), dict) else {}
+    test_result = dict_at(obj, "test_result")
+    report = dict_at(test_result, "report")
     resolved = obj.get("resolved") if "resolved" in obj else report.get("resolved")
     metadata = {k: obj[k] for k in ("run_id",) if isinstance(obj.get(k), str)}
     if isinstance(obj.get("fncall_response"), dict) and isinstance(obj["fncall_response"].get("model"), str):

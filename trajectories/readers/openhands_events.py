@@ -23,7 +23,16 @@ from typing import Any
 
 from ..actions import EDITOR, Action, ActionError, Submit, ToolCall, from_openai, from_tool_call
 from ..schema import Step, Trajectory
-from .common import Where, issue_text, make_trajectory, nonempty, outcome_of, reader_for, repo_of
+from .common import (
+    Where,
+    dict_at,
+    issue_text,
+    make_trajectory,
+    nonempty,
+    outcome_of,
+    reader_for,
+    repo_of,
+)
 
 NAME = "openhands-events"
 STEPS_FIELD = "history"
@@ -69,6 +78,8 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
             if act == "think" and thought.strip():
                 pending.append(thought.strip())
             continue
+        action: Action | None
+        error: str | None
         if act == "message":
             action, error = None, "no action"
             thought = where.text(args.get("content", e.get("message")), f"{field}.args.content")
@@ -84,14 +95,14 @@ def parse(obj: dict[str, Any] | list[Any], where: Where) -> Trajectory:
         steps.append(Step(thought.strip(), action, observation, error, [e] if obs_event is None else [e, obs_event]))
 
     run = {} if isinstance(obj, list) else obj
-    instance = run.get("instance") if isinstance(run.get("instance"), dict) else {}
+    instance = dict_at(run, "instance")
     instance_id = nonempty(run.get("instance_id")) or nonempty(instance.get("instance_id"))
     task = nonempty(run.get("instruction")) or task
     problem = nonempty(instance.get("problem_statement")) or issue_text(task)
-    test_result = run.get("test_result") if isinstance(run.get("test_result"), dict) else {}
-    report = test_result.get("report") if isinstance(test_result.get("report"), dict) else {}
-    meta = run.get("metadata") if isinstance(run.get("metadata"), dict) else {}
-    llm = meta.get("llm_config") if isinstance(meta.get("llm_config"), dict) else {}
+    test_result = dict_at(run, "test_result")
+    report = dict_at(test_result, "report")
+    meta = dict_at(run, "metadata")
+    llm = dict_at(meta, "llm_config")
     metadata = {k: v for k, v in (("agent_class", meta.get("agent_class")), ("model", llm.get("model"))) if isinstance(v, str)}
     if run.get("error"):
         metadata["error"] = str(run["error"])

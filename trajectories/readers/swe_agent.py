@@ -22,6 +22,7 @@ from ..schema import Step, Trajectory
 from .commands import Parsed, parse_command
 from .common import (
     Where,
+    dict_at,
     instance_from_filename,
     issue_text,
     kind,
@@ -72,7 +73,7 @@ def parse(obj: dict[str, Any], where: Where) -> Trajectory | list[Trajectory]:
         observation = where.text(raw.get("observation"), f"{field}.observation")
         steps.append(Step(thought.strip(), action, observation, error, [raw] if message is None else [raw, message]))
 
-    statement = replay.get("problem_statement") if isinstance(replay.get("problem_statement"), dict) else {}
+    statement = dict_at(replay, "problem_statement")
     instance_id = nonempty(statement.get("id")) or nonempty(obj.get("instance_id"))
     task = _first_task_message(history, where)
     problem = (nonempty(statement.get("text")) or issue_text(task)).strip()
@@ -107,7 +108,8 @@ def _sub_agent(obj: dict[str, Any], history: list[Any], name: str, agents: list[
     """One sub-agent of a multi-agent log (CodeR's Manager, Reproducer, ...): its own task message
     and its own turns only, so no prompt sees what another agent wrote later."""
     own = [(i, m) for i, m in enumerate(history) if isinstance(m, dict) and m.get("agent") == name and not m.get("is_demo")]
-    task, steps = "", []
+    task = ""
+    steps: list[Step] = []
     for k, (i, m) in enumerate(own):
         field = f"history[{i}]"
         if m.get("role") == "user" and not steps and not task:
@@ -115,11 +117,12 @@ def _sub_agent(obj: dict[str, Any], history: list[Any], name: str, agents: list[
         if m.get("role") != "assistant":
             continue
         content = where.text(m.get("content"), f"{field}.content")
-        text = m.get("action") if isinstance(m.get("action"), str) else content
+        written, said = m.get("action"), m.get("thought")
+        text = written if isinstance(written, str) else content
         action, error = _action(text, m)
         reply = own[k + 1][1] if k + 1 < len(own) and own[k + 1][1].get("role") == "user" else None
         observation = where.text(reply.get("content"), f"history[{own[k + 1][0]}].content") if reply else ""
-        thought = m.get("thought") if isinstance(m.get("thought"), str) else content
+        thought = said if isinstance(said, str) else content
         steps.append(Step(thought.strip(), action, observation, error, [m] if reply is None else [m, reply]))
     instance_id = nonempty(obj.get("instance_id")) or instance_from_filename(where.path)
     traj = make_trajectory(NAME, where, instance_id, issue_text(task), steps, task,
