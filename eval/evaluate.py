@@ -7,14 +7,15 @@ one command, and one instance (the tests get what is left of it); a watchdog rem
 of an instance that overruns, so one wedged container cannot stall the batch. Image builds are
 outside the instance budget and timed on their own.
 
-For many machines, the same `evaluate_patch` can be mapped over a Ray cluster (one task per
-instance, each machine with its own Docker daemon and image cache); here a thread pool suffices,
-since the work is waiting on containers.
+On one machine a few threads suffice, since the work is waiting on containers; for many machines an
+executor (swesrl.executors, eval/remote.py) runs the same `evaluate_prediction` as Ray tasks, one per
+instance, each node with its own Docker daemon and image cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -24,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swesrl.errors import DockerUnavailable
 from swesrl.sandbox.base import Sandbox
@@ -49,6 +50,9 @@ from .results import (
 from .scripts import eval_script
 from .tampering import find_tampering
 from .tasks import Task
+
+if TYPE_CHECKING:
+    from swesrl.executors import Executor
 
 # A verbose test run must reach the grader whole: the summary lines sit at the end, the markers at both ends.
 EVAL_LIMITS = Limits(output_bytes=32_000_000)
@@ -179,6 +183,21 @@ def evaluate_patch(
                   test_output=run.output, eval_script=script, test_tampering=tampering)
 
 
+def evaluate_prediction(task: Task, pred: Prediction, run_id: str, options: EvalOptions, *,
+                        image_lock: Callable[[str], threading.Lock] | None = None,
+                        on_container: Callable[[Sandbox | None], None] | None = None) -> InstanceResult:
+    """One instance of a batch, wherever it runs (a local worker thread or a Ray task); never raises."""
+    if pred.invalid is not None:
+        return InstanceResult(task.instance_id, PATCH_FAILED, f"{pred.where}: {pred.invalid}", pred.model_name_or_path,
+                              provenance(task, pred.model_patch, options))
+    try:
+        return evaluate_patch(task, pred.model_patch, run_id=run_id, options=options, model_name_or_path=pred.model_name_or_path,
+                              image_lock=image_lock, on_container=on_container)
+    except Exception as e:  # a bug must not cost the batch: record it against the instance
+        return InstanceResult(task.instance_id, ERROR, f"evaluator: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}",
+                              pred.model_name_or_path, provenance(task, pred.model_patch, options))
+
+
 # ---- the batch ----------------------------------------------------------------------------------
 
 
@@ -303,25 +322,30 @@ def evaluate_predictions(
     min_free_gb: float = 5.0,
     prediction_errors: Iterable[PredictionError] = (),
     on_result: Callable[[InstanceResult, bool], None] | None = None,
+    executor: Executor | None = None,
 ) -> Report:
     """Evaluate predictions into runs/<run_id>/, resuming: a stored result is reused only when its
     provenance key (task, image spec, patch, timeouts, seed, swesrl version) matches and it is a model
     outcome; infrastructure errors and unfinished instances are redone. `on_result(result, reused)` is
-    called once per instance (progress bars). `prune_after="instance"` drops the run's instance images at the end."""
+    called once per instance (progress bars). `prune_after="instance"` drops the run's instance images at the end.
+    `executor` (swesrl.executors) runs the instances elsewhere, e.g. on a Ray cluster; None: `workers` threads here."""
     options = options or EvalOptions()
     run_dir = Path(runs_dir) / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_id):
         return _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
-                                prediction_errors, on_result)
+                                prediction_errors, on_result, executor)
 
 
 def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options, prune_after, min_free_gb,
-                     prediction_errors, on_result) -> Report:
+                     prediction_errors, on_result, executor=None) -> Report:
     tasks, pairs, unknown = _match(tasks, predictions)
     errors = [str(e) for e in [*prediction_errors, *unknown]]
     try:
-        prune(run_id)  # containers left by an evaluator of this run id that was killed (live runs' are kept)
+        if executor is None:
+            prune(run_id)  # containers left by an evaluator of this run id that was killed (live runs' are kept)
+        else:
+            executor.on_nodes(functools.partial(prune, run_id))
     except Exception as e:  # docker's own errors: the CLI reports this one line
         raise DockerUnavailable(e) from e
 
@@ -340,7 +364,7 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
         else:
             todo.append((task, pred))
 
-    if todo and any(not t.image for t, _ in todo):
+    if executor is None and todo and any(not t.image for t, _ in todo):
         check_disk(min_free_gb)  # before building: a full disk mid-build fails every later instance
     image_locks: dict[str, threading.Lock] = {}
     locks_guard = threading.Lock()
@@ -356,17 +380,8 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
     write_lock = threading.Lock()
 
     def one(task: Task, pred: Prediction) -> InstanceResult:
-        if pred.invalid is not None:
-            r = InstanceResult(task.instance_id, PATCH_FAILED, f"{pred.where}: {pred.invalid}", pred.model_name_or_path,
-                               provenance(task, pred.model_patch, options))
-        else:
-            try:
-                r = evaluate_patch(task, pred.model_patch, run_id=run_id, options=options,
-                                   model_name_or_path=pred.model_name_or_path, image_lock=image_lock,
-                                   on_container=watchdog.tracker(task.instance_id))
-            except Exception as e:  # a bug must not cost the batch: record it against the instance
-                r = InstanceResult(task.instance_id, ERROR, f"evaluator: {type(e).__name__}: {e}\n{traceback.format_exc(limit=3)}",
-                                   pred.model_name_or_path, provenance(task, pred.model_patch, options))
+        r = evaluate_prediction(task, pred, run_id, options, image_lock=image_lock,
+                                on_container=watchdog.tracker(task.instance_id))
         with write_lock:
             if task.instance_id not in abandoned:  # a late worker must not overwrite what the batch reported
                 write_result(run_dir, r, pred.model_patch)
@@ -384,7 +399,13 @@ def _evaluate_locked(tasks, predictions, run_id, run_dir, workers, redo, options
             write_result(run_dir, r, pred.model_patch)
             return r
 
-    for r in _run_workers(todo, one, workers, watchdog, abandon):
+    if executor is None:
+        stream = _run_workers(todo, one, workers, watchdog, abandon)
+    else:
+        from .remote import run_on
+
+        stream = run_on(executor, todo, run_id, run_dir, options)
+    for r in stream:
         results[r.instance_id] = r
         if on_result:
             on_result(r, False)

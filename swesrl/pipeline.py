@@ -23,6 +23,7 @@ from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec, req
 from swesrl.errors import require
 from swesrl.eval.grading import EMPTY_PATCH, PATCH_FAILED, RESOLVED, UNRESOLVED
 from swesrl.eval.tasks import Task, TaskError, load_tasks
+from swesrl.executors import open_executor
 from swesrl.sandbox.factory import check_sandbox, open_sandbox
 from swesrl.util import write_atomic
 
@@ -157,8 +158,9 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
     options = EvalOptions(repos_dir=images.repos_dir, image_template=images.image_template, base_image=images.base_image,
                           timeouts=Timeouts(start=ev.start_timeout, command=ev.setup_timeout, instance=ev.eval_timeout),
                           seed=ev.test_seed)
+    runner = open_executor(config.executor) if config.executor.kind != "local" else None
     report = evaluate_predictions(tasks, preds, config.run_id, workers=config.workers, runs_dir=config.runs_dir,
-                                  options=options, min_free_gb=ev.min_free_gb,
+                                  options=options, min_free_gb=ev.min_free_gb, executor=runner,
                                   on_result=lambda r, reused: on_line(f"  eval {r.instance_id}: {r.status}{' (kept)' if reused else ''}"))
     for iid, r in report.results.items():
         path = trajectory_path(traj_dir, iid)

@@ -20,6 +20,7 @@ from swesrl.agent.loop import AgentConfig
 from swesrl.agent.policies import SPECS
 
 from . import settings
+from .executors import ExecutorConfig
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class RunConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig, metadata={"help": "pipeline mode"})
     images: ImageConfig = field(default_factory=ImageConfig, metadata={"help": "where task images come from"})
     eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "evaluation of the patches"})
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={"help": "where the evaluations run"})
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

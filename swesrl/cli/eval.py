@@ -27,6 +27,8 @@ COMMAND_TIMEOUT = with_default("eval.setup_timeout", "--setup-timeout")
 TASKS = typer.Option(..., "--tasks", help="The tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name.")
 SPLIT = typer.Option("test", "--split", help="The split, when --tasks is a `datasets` name.")
 INSTANCES = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable).")
+EXECUTOR = with_default("executor.kind", "--executor")
+ADDRESS = with_default("executor.address", "--address")
 
 
 def require_eval() -> None:
@@ -123,6 +125,8 @@ def patches(
     prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
     min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
     allow_test_changes: bool = typer.Option(False, "--allow-test-changes", help="Grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as SWE-bench does, instead of unresolved; they are reported either way."),
+    executor: str = EXECUTOR,
+    address: str = ADDRESS,
 ) -> None:
     """Evaluate predictions: each patch applied in a fresh container of its task's image, the tests run and graded.
 
@@ -132,12 +136,19 @@ def patches(
     (same task, image spec, patch, timeouts and seed) and redoes the rest.
 
     Example: swesrl eval patches --tasks tasks.jsonl --predictions preds.jsonl --run-id try1 --repos-dir repos/ --workers 2
+
+    Example: swesrl eval patches --tasks tasks.jsonl --predictions preds.jsonl --run-id try1 --executor ray --address auto
     """
     from swesrl.eval.evaluate import evaluate_predictions
     from swesrl.eval.predictions import load_predictions
+    from swesrl.executors import ExecutorConfig, open_executor
 
     if prune not in (None, "instance"):
         raise typer.BadParameter("only 'instance' is supported", param_hint="--prune")
+    try:
+        executor_config = ExecutorConfig(kind=executor, address=address)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--executor") from None
     require_eval()
     task_list = _load_tasks(tasks, repos_dir, split, instance)
     try:
@@ -152,6 +163,7 @@ def patches(
     known = {t.instance_id for t in task_list}
     n = sum(p.instance_id in known for p in preds)
     counts = {"done": 0, "resolved": 0}
+    runner = open_executor(executor_config, workers) if executor_config.kind != "local" else None
 
     with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                   TimeElapsedColumn(), console=err, transient=False) as progress:
@@ -169,6 +181,7 @@ def patches(
             task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
             options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed, allow_test_changes),
             prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
+            executor=runner,
         )
     _summary(report)
 

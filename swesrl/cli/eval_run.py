@@ -30,7 +30,8 @@ from .run_options import (
 )
 
 EXTRA = {"run_id": "run_id", "tasks": "tasks", "split": "split", "runs_dir": "runs_dir", "workers": "workers", "mode": "mode",
-         "instance": "instances", "samples": "pipeline.samples", "eval_timeout": "eval.eval_timeout"}
+         "instance": "instances", "samples": "pipeline.samples", "eval_timeout": "eval.eval_timeout",
+         "executor": "executor.kind", "address": "executor.address"}
 
 
 def _config(local: dict):
@@ -60,6 +61,8 @@ def run(
     image_template: ImageTemplate = None,
     base_image: BaseImage = None,
     eval_timeout: Annotated[float | None, option("eval.eval_timeout", "--eval-timeout")] = None,
+    executor: Annotated[str | None, option("executor.kind", "--executor")] = None,
+    address: Annotated[str | None, option("executor.address", "--address")] = None,
 ) -> None:
     """Generate predictions with a model over tasks, then evaluate them in Docker; one report.
 
@@ -101,7 +104,7 @@ def config(
     from swesrl.run_config import RunConfig, help_of
 
     cfg = _config({**locals(), **dict.fromkeys(["run_id", "tasks", "split", "runs_dir", "workers", "mode", "instance",
-                                                "samples", "eval_timeout"])})
+                                                "samples", "eval_timeout", "executor", "address"])})
     lines = []
     for key in settings.keys(RunConfig):
         lines.append(f"# {key}: {help_of(key)}")
