@@ -140,10 +140,15 @@ class RayExecutor:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        task = ray.remote(fn)
-        refs = [task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote()
+        task = ray.remote(_call)
+        refs = [task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(fn)
                 for node in self.docker_nodes()]
         return ray.get(refs)
+
+
+def _call(fn: Callable[[], Any]) -> Any:
+    """A task body for any callable (ray.remote takes only plain functions, not partials)."""
+    return fn()
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:

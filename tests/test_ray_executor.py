@@ -127,10 +127,11 @@ def test_gold_patches_resolve_on_the_cluster_as_they_do_locally(cluster, tmp_pat
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing_and_a_rerun_does_only_what_is_left(cluster, tmp_path):
     run_id = f"ray-k-{os.getpid()}"
-    preds = _gold(tmp_path / "gold.jsonl")
+    all_ids = ["jpvanhal__inflection-2", "r1chardj0n3s__parse-2", "more-itertools__more-itertools-2", "jpvanhal__inflection-3"]
+    preds = _gold(tmp_path / "gold.jsonl", all_ids)
     cmd = [sys.executable, "-c", "from swesrl.cli import main; main()", "eval", "patches", "--tasks", str(TASKS),
            "--predictions", str(preds), "--run-id", run_id, "--runs-dir", str(tmp_path), "--executor", "ray",
-           "--address", cluster.address]
+           "--address", cluster.address, *(f"--instance={i}" for i in all_ids)]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(_containers(run_id)) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -139,7 +140,6 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing_and_a_rerun_does
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err[-2000:]
     report = _report(tmp_path, run_id)
-    all_ids = [json.loads(line)["instance_id"] for line in TASKS.read_text().splitlines() if line.strip()]
     reported = report["resolved_ids"] + report["unresolved_ids"] + report["error_ids"] + report["empty_patch_ids"]
     assert sorted(reported) == sorted(all_ids)  # each instance exactly once
     assert report["resolved_ids"] == sorted(all_ids), report["error_ids"]  # the lost task ran again elsewhere
@@ -147,7 +147,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing_and_a_rerun_does
 
     kept = {iid: (tmp_path / run_id / iid / "result.json").stat().st_mtime_ns for iid in all_ids[1:]}
     (tmp_path / run_id / all_ids[0] / "result.json").unlink()  # as if the driver died before writing it
-    again = _eval(preds, run_id, tmp_path, "--executor", "ray", "--address", cluster.address)
+    again = _eval(preds, run_id, tmp_path, "--executor", "ray", "--address", cluster.address, *(f"--instance={i}" for i in all_ids))
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"{all_ids[0]}: resolved" in again.stderr
     assert {iid: (tmp_path / run_id / iid / "result.json").stat().st_mtime_ns for iid in all_ids[1:]} == kept
@@ -160,3 +160,47 @@ def test_an_unreachable_cluster_is_one_line(tmp_path):
     done = _eval(preds, f"ray-u-{os.getpid()}", tmp_path, "--executor", "ray", "--address", f"127.0.0.1:{_free_port()}")
     assert done.returncode == 1
     assert "no Ray cluster at" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_rlvr_reward_scores_on_the_cluster_and_a_lost_cluster_voids_the_group(cluster):
+    """The trainer's process has no `docker` slot; the patches are tested on the worker nodes."""
+    from swesrl.eval.evaluate import EvalOptions
+    from swesrl.eval.tasks import load_tasks
+    from swesrl.executors import RayExecutor
+    from swesrl.training.rlvr import make_rlvr_reward
+    from swesrl.trajectories.edits import patch_to_edits, render_search_replace
+
+    task = next(t for t in load_tasks(TASKS) if t.instance_id == "jpvanhal__inflection-1")
+    path = "inflection/__init__.py"
+    files = {task.instance_id: {path: _base_file(task, path)}}
+
+    def answer(edits: str) -> list[dict]:
+        return [{"role": "assistant", "content": f"<think>x</think>\n{edits}"}]
+
+    gold = answer(render_search_replace(patch_to_edits(task.patch)))
+    wrong = answer(f"### {path}\n<<<<<<< SEARCH\n    if number % 100 in (11, 12):\n=======\n    if number % 100 in (11, 12, 14):\n"
+                   ">>>>>>> REPLACE\n")
+    try:
+        executor = RayExecutor(cluster.address)
+        reward = make_rlvr_reward({task.instance_id: task}, files, EvalOptions(), run_id=f"ray-rlvr-{os.getpid()}",
+                                  executor=executor)
+        assert reward(prompts=[[]] * 3, completions=[gold, wrong, gold], instance_id=[task.instance_id] * 3) == [1.0, 0.0, 1.0]
+
+        class Gone:  # the cluster stopped answering mid-call
+            def map(self, fn, calls, cleanup=None):
+                raise ConnectionError("GCS unreachable")
+                yield
+
+        lost = make_rlvr_reward({task.instance_id: task}, files, EvalOptions(), executor=Gone())  # type: ignore[arg-type]
+        assert lost(prompts=[[]] * 2, completions=[gold, wrong], instance_id=[task.instance_id] * 2) == [None, None]
+    finally:
+        ray.shutdown()
+
+
+def _base_file(task, path: str) -> str:
+    from swesrl.eval.evaluate import EvalOptions
+    from swesrl.training.rlvr import read_base_files
+
+    text = read_base_files(task, EvalOptions())[path]
+    assert text is not None
+    return text

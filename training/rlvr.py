@@ -33,6 +33,7 @@ from swesrl.eval.grading import ERROR
 from swesrl.eval.results import InstanceResult
 from swesrl.eval.task_files import read_task_files
 from swesrl.eval.tasks import Task, TaskError, load_tasks
+from swesrl.executors import Executor, ExecutorConfig, open_executor
 from swesrl.trajectories.edits import (
     Files,
     answer_patch,
@@ -103,10 +104,17 @@ def rlvr_dataset(tasks: Iterable[Task], files: Mapping[str, Files]):
     return Dataset.from_list(rows)
 
 
+def _evaluate_remote(task: Task, patch: str, run_id: str, options: EvalOptions) -> InstanceResult:
+    """One reward evaluation as an executor task (on a cluster node with Docker)."""
+    return evaluate_patch(task, patch, run_id=run_id, options=options, model_name_or_path="rlvr")
+
+
 def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], options: EvalOptions | None = None,
                      *, workers: int = 4, run_id: str = "rlvr",
-                     evaluate: Callable[..., InstanceResult] = evaluate_patch) -> Callable[..., list[float | None]]:
-    """The TRL reward function over ``tasks`` (by instance_id), whose prompts showed ``files``."""
+                     evaluate: Callable[..., InstanceResult] = evaluate_patch,
+                     executor: Executor | None = None) -> Callable[..., list[float | None]]:
+    """The TRL reward function over ``tasks`` (by instance_id), whose prompts showed ``files``.
+    ``executor`` (swesrl.executors) runs the evaluations elsewhere, e.g. on a Ray cluster's Docker nodes."""
     options = options or EvalOptions()
     locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
     guard = threading.Lock()
@@ -128,7 +136,13 @@ def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], opti
         patches = [answer_patch(completion_text(c), files[iid]).patch for c, iid in zip(completions, instance_id, strict=True)]
         todo = sorted({(iid, p) for iid, p in zip(instance_id, patches, strict=True) if p})  # each distinct patch once
         results: dict[tuple[str, str], InstanceResult | Exception] = {}
-        if todo:
+        if todo and executor is not None:
+            try:
+                calls = [(tasks[iid], patch, run_id, options) for iid, patch in todo]
+                results = {todo[i]: out for i, out in executor.map(_evaluate_remote, calls)}
+            except Exception as e:  # the cluster went away mid-call: every evaluation of this call is void
+                results = {key: e for key in todo}
+        elif todo:
             with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo))), thread_name_prefix="rlvr-eval") as pool:
                 results = dict(zip(todo, pool.map(run, todo), strict=True))
         rewards: list[float | None] = []
@@ -136,13 +150,13 @@ def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], opti
             r = results.get((iid, patch)) if patch else None
             if not patch:
                 rewards.append(0.0)
-            elif isinstance(r, Exception) or r.status == ERROR:
+            elif r is None or isinstance(r, BaseException) or r.status == ERROR:
                 rewards.append(None)
             else:
                 rewards.append(1.0 if r.resolved else 0.0)
-        broken = [(k, r) for k, r in results.items() if isinstance(r, Exception) or r.status == ERROR]
+        broken = [(k, r) for k, r in results.items() if isinstance(r, BaseException) or r.status == ERROR]
         for (iid, _), r in broken:
-            why = f"{type(r).__name__}: {r}" if isinstance(r, Exception) else r.reason
+            why = f"{type(r).__name__}: {r}" if isinstance(r, BaseException) else r.reason
             log.warning(f"rlvr reward: {iid}: evaluation error, its group gets no gradient ({why[:300]})")
         if log_metric is not None:
             log_metric("rlvr/patch_frac", sum(map(bool, patches)) / max(1, len(patches)))
@@ -199,6 +213,7 @@ def rlvr_inputs(config) -> tuple[Any, list[Callable]]:
     with PartialState().main_process_first():  # the main process reads the images; the others the cache
         files = base_files(tasks, options, Path(config.output_dir) / FILES_CACHE)
     by_id = {t.instance_id: t for t in tasks}
+    runner = open_executor(ExecutorConfig(config.executor, config.executor_address)) if config.executor != "local" else None
     reward = make_rlvr_reward(by_id, files, options, workers=config.reward_workers,
-                              run_id=f"rlvr-{Path(config.output_dir).name}")
+                              run_id=f"rlvr-{Path(config.output_dir).name}", executor=runner)
     return rlvr_dataset(tasks, files), [reward]
