@@ -360,4 +360,12 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_seqmatch",
                                     "Exact C port of difflib.SequenceMatcher.ratio for str.", -1,
                                     methods};
 
-PyMODINIT_FUNC PyInit__seqmatch(void) { return PyModule_Create(&module); }
+/* Bumped whenever the Python-visible signatures change, so a stale build in a checkout is not used. */
+#define SEQMATCH_API 2
+
+PyMODINIT_FUNC PyInit__seqmatch(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "API", SEQMATCH_API) < 0)
+        Py_CLEAR(m);
+    return m;
+}

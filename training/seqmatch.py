@@ -51,10 +51,19 @@ try:
     BACKENDS["cydifflib"] = _matcher_ratios(cydifflib)
 except ImportError:
     pass
+_C_API = 2  # training/_seqmatch.c's SEQMATCH_API: a stale build in a checkout is skipped, not called
 try:
     from . import _seqmatch
 
-    BACKENDS["c"] = _seqmatch.ratios
+    if getattr(_seqmatch, "API", 0) == _C_API:
+        BACKENDS["c"] = _seqmatch.ratios
+    else:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "swesrl.training._seqmatch is a stale build (rebuild: pip install -e . or "
+            "python setup.py build_ext --inplace); using the slower exact backend"
+        )
 except ImportError:
     pass
 
