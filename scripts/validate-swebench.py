@@ -5,7 +5,7 @@ no patch (must not). One JSON line per task goes to --results as soon as it is k
 interrupted run resumes where it stopped; the Markdown table (every id with its outcome, the phase
 that failed and why, plus a per-repository summary) is rewritten from all lines at the end.
 
-    nice -n 10 python scripts/validate-swebench.py TASKS --repos-dir repos/ \\
+    nice -n 10 python scripts/validate-swebench.py TASKS [TASKS...] --repos-dir repos/ --interleave \\
         --results docs/swebench-validation.jsonl --markdown docs/swebench-validation-table.md
 """
 
@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from swesrl.eval.environment import TaskEnvironmentError, repo_source
@@ -78,6 +78,20 @@ def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict
     }  # fmt: skip
 
 
+def interleave(tasks: list) -> list:
+    """Round-robin over repositories, so a run cut short still covers many of them. Within one
+    repository the most common version comes first (its environment image is shared), then the
+    instances with the fewest tests."""
+    by_repo: dict[str, list] = defaultdict(list)
+    for t in tasks:
+        by_repo[t.repo].append(t)
+    for ts in by_repo.values():
+        versions = Counter(t.version for t in ts)
+        ts.sort(key=lambda t: (-versions[t.version], len(t.FAIL_TO_PASS) + len(t.PASS_TO_PASS)))
+    order = sorted(by_repo, key=lambda r: (len(by_repo[r]), r))
+    return [by_repo[r][i] for i in range(max(map(len, by_repo.values()), default=0)) for r in order if i < len(by_repo[r])]
+
+
 def markdown(rows: list[dict]) -> str:
     sourceless = sorted(r["instance_id"] for r in rows if r["outcome"] == "no source")
     rows = [r for r in rows if r["outcome"] != "no source"]
@@ -108,16 +122,19 @@ def markdown(rows: list[dict]) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("tasks")
+    ap.add_argument("tasks", nargs="+", help="task files (SWE-bench rows as published: JSON, JSONL, CSV, ...)")
     ap.add_argument("--repos-dir", required=True)
     ap.add_argument("--results", type=Path, required=True, help="JSONL, appended to; tasks already in it are skipped")
     ap.add_argument("--markdown", type=Path, help="write the table here")
     ap.add_argument("--logs", type=Path, help="keep each phase's test log and per-test outcomes here")
     ap.add_argument("--repo", action="append", help="only these repositories (owner/name)")
+    ap.add_argument("--interleave", action="store_true", help="round-robin over repositories, cheapest first")
     ap.add_argument("--limit", type=int, help="at most this many new tasks")
     args = ap.parse_args()
     errors: list = []
-    tasks = load_tasks(args.tasks, errors=errors)
+    tasks = [t for source in args.tasks for t in load_tasks(source, errors=errors)]
+    if args.interleave:
+        tasks = interleave(tasks)
     for e in errors:
         print(f"skipped: {e}", file=sys.stderr)
     done = {}
