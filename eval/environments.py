@@ -46,7 +46,7 @@ SWEBENCH_SPECS = ("swebench", "4.1.0", "1243776f720047cc9e20a427f7a52b75c13a07ab
 # nose-style tests pass only with pytest < 8, of Jan 2024); then its containerized harness (June
 # 2024), whose spec pins include newer releases; then no bound. Exact pins are always exempt.
 RESOLVE_AS_OF = ("2023-10-10", "2024-06-15", None)
-_RECIPE = 1  # bump when the derivation below changes what it produces
+_RECIPE = 3  # bump when the derivation below changes what it produces
 _CONDA_ONLY = {"python", "pip", "conda", "compilers", "c-compiler", "cxx-compiler", "fortran-compiler", "make", "cmake"}
 
 
@@ -149,13 +149,15 @@ def environment_yml(task: Task, tree: Path, source: RepoSource) -> list[str]:
 
 def _install_target(install: str, tree: Path) -> str | None:
     """The repository as a requirement (with the extras its install command asks for), when that
-    command installs it with pip or setup.py: its dependencies belong in the environment."""
+    command installs it with pip or setup.py: its dependencies belong in the environment. Not
+    editable: resolving then needs only the wheel metadata hook, which setuptools < 64 (pinned by
+    e.g. pylint 2.15's build-system) has, unlike PEP 660's `build_editable`."""
     words = shlex.split(install)
     if "setup.py" in words:
-        return f"-e {tree}"
+        return str(tree)
     for w in words:
         if w == "." or w.startswith(".["):
-            return f"-e {tree}{w[1:]}"
+            return f"{tree}{w[1:]}"
     return None
 
 
@@ -206,6 +208,7 @@ def _derive(task: Task, spec: dict[str, Any], tree: Path, source: RepoSource) ->
     else:
         base = conda_packages(packages)
     extra = list(spec.get("pip_packages", []))
+    _edit_requirements(spec, tree)
     install = spec.get("install", "")
     repo = _install_target(install, tree)
     tools = build_requirements(tree)
@@ -241,22 +244,43 @@ def _derive(task: Task, spec: dict[str, Any], tree: Path, source: RepoSource) ->
     )
 
 
+def _edit_requirements(spec: dict[str, Any], tree: Path) -> None:
+    """Run the spec's `sed -i` pre-install commands on the host's copy, before resolving: they edit
+    the repository's own requirements (sphinx 3-4: `Jinja2>=2.3` becomes `Jinja2<3.0`), which the
+    install command then enforces. They run again, verbatim, in the image."""
+    for cmd in spec.get("pre_install", []):
+        if cmd.startswith("sed -i "):
+            run_host(["bash", "-c", cmd], f"pre-install edit {cmd!r}", cwd=tree)
+
+
 def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target, newer: list[str]) -> tuple[list[str], str]:
-    """The closure as of the first date in RESOLVE_AS_OF that resolves; where the requirements and
-    pip_packages conflict, pip_packages win (SWE-bench installed them after the requirements)."""
+    """The closure as of the first date in RESOLVE_AS_OF that resolves. Where the repository's
+    requirements and pip_packages conflict, a pip_packages pin is first relaxed to its name (the
+    repository's install ran last in SWE-bench and enforces its own, e.g. sphinx 3's edited
+    `Jinja2<3.0`, so an override would leave it uninstallable offline), else pip_packages override."""
+    variants: list[tuple[list[str], list[str], str]] = [([*base, *extra, *rest], [], "")]
+    for pin in filter(exact_pin, extra):
+        name = exact_pin(pin)[0]  # type: ignore[index]
+        relaxed = [name if e == pin else e for e in extra]
+        variants.append(([*base, *relaxed, *rest], [], f"{pin} relaxed to {name}: the repository's requirements conflict with it"))
+    variants.append(([*base, *extra, *rest], extra, "pip_packages override the repository's requirements (they conflict)"))
     errors = []
     for as_of in RESOLVE_AS_OF:
-        for overrides in ((), extra):
-            requirements = [*base, *rest] + ([] if overrides else extra)
+        for requirements, overrides, note in variants:
             try:
                 closure = compile_closure(requirements, target, overrides=overrides, exclude_newer=as_of, newer_allowed=newer)
             except ImageBuildError as e:
-                errors.append(str(e).splitlines()[-1])
+                errors.append(_cause(str(e)))
                 continue
-            notes = ([f"packages resolved as of {as_of or 'today'}"] if as_of != RESOLVE_AS_OF[0] else [])
-            notes += ["pip_packages override the repository's requirements (they conflict)"] if overrides else []
+            notes = ([f"packages resolved as of {as_of or 'today'}"] if as_of != RESOLVE_AS_OF[0] else []) + ([note] if note else [])
             return closure, "; ".join(notes)
     raise DeriveError("no resolution of the packages for Python " + target.python + ": " + " | ".join(errors[-2:]))
+
+
+def _cause(error: str) -> str:
+    """The lines of a resolver failure that say why (uv ends with generic hints)."""
+    lines = [ln.strip() for ln in error.splitlines()[1:] if ln.strip() and not ln.lstrip().startswith("hint:")]
+    return " ".join(lines[-4:])
 
 
 def _uses_scm(tree: Path) -> bool:

@@ -7,8 +7,10 @@ Python 3.9 wheel)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -67,6 +69,19 @@ def _uv() -> str:
     if not Path(path).exists():
         raise ImageBuildError("resolving packages for another Python needs uv: pip install uv (swesrl's eval extra has it)")
     return path
+
+
+@functools.cache
+def host_python(version: str) -> str | None:
+    """A host interpreter of `version` ("3.9") on PATH, if one runs. uv builds source distributions
+    (the repository itself among them) with it to read their metadata: old setup.py files import
+    their package, which fails on a newer Python (requests 2.3 on 3.11: `collections.MutableMapping`)."""
+    path = shutil.which(f"python{version}")
+    if path is None:
+        return None
+    check = "import sys; print('%d.%d' % sys.version_info[:2])"
+    proc = subprocess.run([path, "-c", check], capture_output=True, text=True)  # a pyenv shim of an inactive version fails
+    return path if proc.returncode == 0 and proc.stdout.strip() == version else None
 
 
 def exact_pin(line: str) -> tuple[str, str] | None:
@@ -128,8 +143,27 @@ def compile_closure(
 
     `exclude_newer` (a date) keeps releases of that date or older, except for `newer_allowed` names
     (exact pins made after it); `overrides` replace every other requirement on their packages. Wheels
-    are preferred: a closure that needs a source distribution is resolved again allowing them.
+    are preferred: a closure that needs a source distribution is resolved again allowing them. A
+    requirement whose only releases were yanked after the fact (types-pkg-resources, needed by
+    sqlfluff 0.6's dev requirements) gets the yanked release pinned exactly, as pip and uv allow.
     """
+    yanked: list[str] = []
+    while True:
+        try:
+            return _compile([*requirements, *yanked], target, overrides, exclude_newer, newer_allowed)
+        except ImageBuildError as e:
+            found = [f"{name}=={version}" for name, version in _YANKED.findall(str(e))]
+            if not found or set(found) <= set(yanked):
+                raise
+            yanked = sorted({*yanked, *found})
+
+
+_YANKED = re.compile(r"\b([A-Za-z0-9][\w.-]*)==(\S+) was yanked")
+
+
+def _compile(
+    requirements: Sequence[str], target: Target, overrides: Sequence[str], exclude_newer: str | None, newer_allowed: Sequence[str]
+) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="swesrl-resolve-") as tmp:
         req_file, override_file = Path(tmp, "requirements.in"), Path(tmp, "overrides.txt")
         req_file.write_text("\n".join(requirements) + "\n")
@@ -137,6 +171,8 @@ def compile_closure(
         cmd = [_uv(), "pip", "compile", "--quiet", "--no-header", "--no-annotate", "--no-python-downloads",
                "--python-version", target.python, "--python-platform", target.uv_platform(),
                "--override", str(override_file), str(req_file)]  # fmt: skip
+        if interpreter := host_python(target.python):
+            cmd += ["--python", interpreter]
         if exclude_newer:
             cmd += ["--exclude-newer", exclude_newer]
             cmd += [f"--exclude-newer-package={canonicalize_name(n)}=2100-01-01" for n in newer_allowed]
@@ -145,7 +181,9 @@ def compile_closure(
             out = run_host([*cmd, "--only-binary", ":all:"], what)
         except ImageBuildError:
             out = run_host(cmd, what)
-    return [ln.strip() for ln in out.splitlines() if ln.strip() and not ln.lstrip().startswith(("#", "-e", "--"))]
+    lines = (ln.strip() for ln in out.splitlines())
+    local = ("/", ".", "#", "-e", "--")  # local trees (the repository) are built in the image, not pinned
+    return [ln for ln in lines if ln and not ln.startswith(local) and "file://" not in ln]
 
 
 def download(pins: Sequence[str], target: Target, dest: Path, cache: Path) -> None:

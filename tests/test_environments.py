@@ -22,7 +22,7 @@ from swesrl.eval.environments import (
 from swesrl.eval.tasks import Task, load_tasks
 from swesrl.sandbox.base_images import suite_for_python
 from swesrl.sandbox.repo_sources import RepoSource
-from swesrl.sandbox.wheels import Target, wheel_pin
+from swesrl.sandbox.wheels import Target, host_python, wheel_pin
 
 MM = "marshmallow-code__marshmallow-1359"
 PD = "pydicom__pydicom-1413"
@@ -70,6 +70,23 @@ def test_a_pin_without_a_wheel_for_the_python_moves_to_the_nearest_that_has_one(
     assert wheel_pin("six", "1.16.0", Target("3.9", (2, 31)), tmp_path) == ("six==1.16.0", None)
 
 
+def test_sources_are_built_by_a_host_python_of_the_targets_version_when_one_runs(tmp_path, monkeypatch):
+    import sys
+
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    (tmp_path / f"python{version}").symlink_to(sys.executable)
+    shim = tmp_path / "python3.4"  # like a pyenv shim of a version that is not active
+    shim.write_text("#!/bin/sh\nexit 127\n")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    host_python.cache_clear()
+    try:
+        assert host_python(version) == str(tmp_path / f"python{version}")
+        assert host_python("3.4") is None and host_python("2.6") is None
+    finally:
+        host_python.cache_clear()
+
+
 def test_requirement_files_are_read_with_their_includes_as_swebench_did(tmp_path):
     tree = tmp_path / "flask"
     (tree / "requirements").mkdir(parents=True)
@@ -96,6 +113,28 @@ def test_a_published_row_gets_its_environment_from_swebenchs_spec(rows, swebench
     # A task's own environment wins over the derived one.
     own = task_to_instance_spec(replace(task, environment=replace(env, python_packages=("pytest",))), swebench_data / "repos")
     assert own.environment.python_packages == ("pytest",)
+
+
+def test_pre_install_edits_and_the_install_win_over_pip_packages_and_yanked_only_packages_resolve(tmp_path, monkeypatch):
+    """As SWE-bench ran it: pip_packages, then pre_install's seds on setup.py, then the install (sphinx 3.5)."""
+    from swesrl.eval import environments
+
+    monkeypatch.setenv("SWESRL_CACHE", str(tmp_path / "cache"))
+    spec = {"python": "3.9", "pip_packages": ["Jinja2==3.0.3", "types-pkg-resources"], "install": "python -m pip install -e .",
+            "pre_install": ["sed -i 's/Jinja2>=2.3/Jinja2<3.0/' setup.py"], "test_cmd": "pytest -rA"}  # fmt: skip
+    monkeypatch.setattr(environments, "swebench_spec", lambda repo, version: spec)
+    tree = tmp_path / "site"
+    tree.mkdir()
+    (tree / "setup.py").write_text("from setuptools import setup\nsetup(name='site', version='1.0', install_requires=['Jinja2>=2.3'])\n")
+    task = Task("acme__site-1", "acme/site", "abc", "issue", version="1.0", FAIL_TO_PASS=["t"], test_patch="")
+    env = derive_environment(task, RepoSource("dir", str(tree)))
+    pins = dict(p.split("==") for p in env.python_packages)
+    assert Version(pins["jinja2"]) < Version("3")
+    assert pins["types-pkg-resources"] == "0.1.3"  # its only releases were yanked in 2024
+    assert not any("site" in p for p in env.python_packages)  # the repository is installed by its command, not pinned
+    assert any("Jinja2==3.0.3 relaxed" in d for d in env.deviations)
+    assert env.install_commands == ("sed -i 's/Jinja2>=2.3/Jinja2<3.0/' setup.py", "python -m pip install -e .")
+    assert "Jinja2>=2.3" in (tree / "setup.py").read_text()  # the source itself is never edited
 
 
 @pytest.mark.docker
