@@ -21,7 +21,8 @@ def test_local_vocab_model_loads_and_round_trips_answers(tmp_path):
     model = AutoModelForCausalLM.from_pretrained(tmp_path / "m")
     ids = tok(ANSWER)["input_ids"]
     assert tok.decode(ids, skip_special_tokens=True) == ANSWER
-    assert tok.convert_tokens_to_ids("<function=") in ids  # format tags are single tokens
+    assert tok.convert_tokens_to_ids("<function=bash>\n") in ids  # format tags are single tokens
+    assert tok.convert_tokens_to_ids("<parameter=command>") in ids
     assert model.config.tie_word_embeddings and model.config.vocab_size == len(tok)
     prompt = tok.apply_chat_template([{"role": "user", "content": "hi"}], add_generation_prompt=True, tokenize=False)
     assert prompt == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"

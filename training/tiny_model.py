@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -29,8 +30,14 @@ QWEN_SPECIAL_IDS = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>
 QWEN_VOCAB_SIZE = 151936  # Qwen2.5's embedding rows (ids past the tokenizer's are padding)
 # With the newlines around them too (matched longest first), so that every format decision is conditioned on
 # the single previous token: a 2-layer model learns bigrams at once but not "the token before the newline".
+# Whole tool and parameter tags too: split into "<parameter=" + "command>", a 2-layer model mixed the tag's
+# pieces into command text ("python -command>cd /testbed ..." loops, measured: 71% of greedy held-out
+# answers malformed after 100 SFT steps).
 FORMAT_TAGS = (
     "<think>\n", "\n</think>\n", "</parameter>\n",
+    "<function=bash>\n", "<function=str_replace_editor>\n", "<function=submit>\n",
+    "<parameter=command>", "<parameter=path>", "<parameter=old_str>", "<parameter=new_str>",
+    "<parameter=view_range>", "<parameter=file_text>", "<parameter=insert_line>",
     "<think>", "</think>", "<function=", "</function>", "<parameter=", "</parameter>",
 )
 # Qwen2's pre-tokenizer split: like GPT-4's, but digits one at a time.
@@ -92,7 +99,10 @@ def _corpus_texts(files: Iterable[str | Path]) -> list[str]:
         if not path.is_file():
             raise FileNotFoundError(f"corpus file not found: {path}")
         texts += _file_texts(path)
-    return texts
+    # The tags become tokens of their own after training: take them out of the training text, or the BPE
+    # learns pieces glued to them (">cd", "=command>cd") and splits "cd" after the tag into "c" + "d".
+    tags = re.compile("|".join(re.escape(t) for t in sorted(FORMAT_TAGS, key=len, reverse=True)))
+    return [tags.sub("\n", t) for t in texts]
 
 
 def _file_texts(path: Path) -> list[str]:
