@@ -1,7 +1,8 @@
 """The default run: every pipeline stage on the bundled data, each as the documented command a user can run alone.
 
-bundled expert runs -> step examples -> tiny model -> SFT warm start -> SRL -> the trained agent and the
-expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
+bundled expert runs -> step examples (whole tasks held out) -> tiny model -> SFT warm start -> SRL, and SFT
+given SRL's compute -> every model and the trivial answers on the held-out steps -> the trained agent and
+the expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
 its own process, printed before it runs, so the quickstart is also the tutorial. Stages whose output is
 already there are kept, an interrupted training stage continues from its last checkpoint (--resume auto)
 and evaluations resume by themselves: running it again is cheap.
@@ -20,6 +21,8 @@ from pathlib import Path
 from rich.console import Console
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage (BENCHMARKS.md "Training")
+CONTEXT_STEPS = "1"  # previous action/observation pairs in a prompt (the paper: 2); the agent is given the same
 
 
 @dataclass(frozen=True)
@@ -42,27 +45,40 @@ def examples_dir() -> Path:
 
 def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
     tasks = str(examples / "tasks" / "tasks.jsonl")
-    steps, tiny, sft, srl, evals = out / "steps.jsonl", out / "tiny", out / "sft", out / "srl", out / "eval"
+    steps, heldout, tiny, sft, srl = out / "steps.jsonl", out / "heldout.jsonl", out / "tiny", out / "sft", out / "srl"
+    sft_more, evals = out / "sft-more", out / "eval"
     trained = lambda d: lambda: (d / "config.json").is_file() and (d / "metrics.jsonl").is_file()  # noqa: E731
     return [
-        Stage("expert runs -> step examples",
-              ["traj", "split", str(examples / "trajectories" / "expert_runs.jsonl"), "-o", str(steps)]),
+        Stage("expert runs of the training tasks -> step examples",
+              ["traj", "split", str(examples / "training" / "train_runs.jsonl"), "-o", str(steps), "--context-steps", CONTEXT_STEPS]),
+        Stage("expert runs of the held-out tasks (never trained on) -> step examples",
+              ["traj", "split", str(examples / "training" / "heldout_runs.jsonl"), "-o", str(heldout), "--context-steps", CONTEXT_STEPS]),
         Stage("a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
               ["model", "init-tiny", str(tiny), "--corpus", str(steps)], lambda: (tiny / "config.json").is_file()),
         Stage("SFT warm start (teaches the answer format)",
               ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft),
                "--resume", "auto"],
               trained(sft)),
-        Stage("SRL: GRPO with the step reward and dynamic sampling",
+        Stage("SRL from the SFT model: GRPO with the step reward and dynamic sampling",
               ["train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl),
                "--resume", "auto"],
               trained(srl)),
+        Stage("the SFT baseline given SRL's compute: SFT continued from the same model for as long as SRL ran",
+              ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(sft), "-o", str(sft_more),
+               "--set", f"max_steps={SFT_MORE_STEPS}", "--resume", "auto"],
+              trained(sft_more)),
+        Stage("every model (sft-more: SFT given SRL's compute) and the trivial answers on the held-out steps",
+              ["train", "evaluate", "--data", str(heldout), "--train-data", str(steps), "--cpu-threads", "1", "--max-new-tokens", "144",
+               "--samples", "0", "--model", f"init={tiny}", "--model", f"sft={sft}", "--model", f"sft-more={sft_more}",
+               "--model", f"srl={srl}", "-o", str(out / "heldout_eval.json")],
+              lambda: (out / "heldout_eval.json").is_file()),
         Stage("the expert replay on the bundled tasks, evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", "replay", "--run-id", "replay",
                "--runs-dir", str(evals), "--workers", str(workers)]),
         Stage("the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", f"hf:{srl}", "--run-id", "srl-tiny",
-               "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "96"]),
+               "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "144",
+               "--context-steps", CONTEXT_STEPS]),
         Stage("the report", ["report", str(out)]),
     ]
 

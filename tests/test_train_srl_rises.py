@@ -1,70 +1,54 @@
-"""The default training run learns: README command one's training stages on the bundled expert runs
-(split -> tiny model -> SFT warm start -> SRL, the same `swesrl` commands the quickstart runs) end,
-and SRL's mean reward rises while format errors fall. The curve is printed (run pytest with -s or
--rA to see it) and plotted to .pytest_artifacts/srl_reward_mean.png.
+"""The default training run, measured where it counts: on the steps of whole tasks it never trained
+on. The quickstart's own training and evaluation commands run (split -> tiny model -> SFT -> SRL, and
+SFT continued for SRL's compute -> `swesrl train evaluate` on the held-out steps). SRL's greedy answers
+must be in format and beat, by the margins below, the SFT baseline given the same compute and the
+trivial answers `submit`, an empty bash call and copying the previous expert action, all scored on the
+same rows. Not reached yet, so not asserted (BENCHMARKS.md "Training"): beating the best constant
+answer of the training targets (SRL 0.546 vs 0.564), SFT's own greedy format errors (100%), and
+answers that differ by prompt (SRL gives 2 distinct greedy answers on 78 steps).
 
-Seeds are fixed and the tiny model runs on one thread, so the curve is the same from run to run on
-one machine; the margins leave room for other CPUs' float rounding.
+Seeds are fixed and the tiny model runs on one thread, so results repeat on one machine; each margin
+is below the measured gap (in parentheses) to leave room for other CPUs' float rounding. The table is
+printed (pytest -s or -rA).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERT_RUNS = ROOT / "examples" / "trajectories" / "expert_runs.jsonl"
-ARTIFACTS = ROOT / ".pytest_artifacts"
-MIN_RISE = 0.15  # mean reward, last third of the steps minus first third (rewards lie in [-1, 1])
-
-
-def swesrl(*args: str) -> float:
-    """Run one `swesrl` command like a user would; returns its wall time. Fails with its output."""
-    start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "swesrl", *args], capture_output=True, text=True)
-    assert proc.returncode == 0, f"swesrl {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return time.monotonic() - start
-
-
-def third_means(rows: list[dict], key: str) -> tuple[float, float]:
-    third = len(rows) // 3
-    first, last = rows[:third], rows[-third:]
-    return sum(m[key] for m in first) / third, sum(m[key] for m in last) / third
+# mean reward on the held-out steps (rewards lie in [-1, 1]) that SRL must add over each, and the measured gap
+MARGINS = {"sft-more": 0.5, "submit": 0.1, "previous expert action": 0.05, "empty bash": 0.015}  # (0.95, 0.19, 0.08, 0.031)
+MAX_FORMAT_ERRORS = 0.10
 
 
 @pytest.mark.slow
-def test_srl_reward_rises_on_the_bundled_expert_runs(tmp_path):
-    steps, tiny, sft, srl = tmp_path / "steps.jsonl", tmp_path / "tiny", tmp_path / "sft", tmp_path / "srl"
-    times = {
-        "split": swesrl("traj", "split", str(EXPERT_RUNS), "-o", str(steps)),
-        "init-tiny": swesrl("model", "init-tiny", str(tiny), "--corpus", str(steps)),
-        "sft": swesrl("train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft)),
-        "srl": swesrl("train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl)),
-    }
-    swesrl("train", "plot", str(srl), "--key", "reward_mean")
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(srl / "reward_mean.png", ARTIFACTS / "srl_reward_mean.png")
+def test_srl_beats_sft_with_the_same_compute_and_trivial_answers_on_held_out_tasks(tmp_path):
+    from swesrl.quickstart import examples_dir, stages
+    from swesrl.training.evaluation import table_cells, table_rows
 
-    rows = [json.loads(line) for line in (srl / "metrics.jsonl").read_text().splitlines()]
-    print("\nSRL on the bundled expert runs (tiny-cpu-sft -> tiny-cpu):")
-    print(f"{'step':>4}  reward_mean  format_error_rate  groups_kept_frac")
-    for m in rows:
-        print(f"{m['step']:>4}  {m['reward_mean']:>11.3f}  {m['format_error_rate']:>17.3f}  {m['groups_kept_frac']:>16.3f}")
-    print("wall seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
+    times = {}
+    for stage in stages(tmp_path, examples_dir(), workers=1):
+        if stage.args[0] not in ("traj", "model", "train"):
+            continue  # Docker evaluation and the report: not what this test measures
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "swesrl", *stage.args], capture_output=True, text=True)
+        assert proc.returncode == 0, f"{stage.command} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        times[" ".join(stage.args[:2])] = times.get(" ".join(stage.args[:2]), 0) + time.monotonic() - start
 
-    assert [m["step"] for m in rows] == list(range(1, 31))
-    first, last = third_means(rows, "reward_mean")
-    errors_first, errors_last = third_means(rows, "format_error_rate")
-    print(f"mean reward, first third {first:.3f} -> last third {last:.3f}; "
-          f"format errors {errors_first:.3f} -> {errors_last:.3f}")
-    assert last - first >= MIN_RISE, f"reward did not rise: {first:.3f} -> {last:.3f}"
-    assert errors_last < errors_first
-    # Most steps trained on informative groups; late in the run a sharpened policy may answer a prompt the
-    # same way G times (a flat group, dropped), which is what dynamic sampling is for.
-    assert sum(m["groups_kept_frac"] > 0 for m in rows) >= 0.8 * len(rows)
+    result = json.loads((tmp_path / "heldout_eval.json").read_text())
+    print(f"\n{result['rows']} held-out steps; wall seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()))
+    for row in table_rows(result):
+        print("  ".join(table_cells(row)))
+
+    models, baselines = result["models"], result["baselines"]
+    assert result["rows"] >= 40 and set(baselines) == {"submit", "empty bash", "best constant", "previous expert action"}
+    srl = models["srl"]["greedy"]
+    assert srl["format_error_rate"] < MAX_FORMAT_ERRORS
+    scores = {"sft-more": models["sft-more"]["greedy"]["reward_mean"]} | {k: b["reward_mean"] for k, b in baselines.items()}
+    for name, margin in MARGINS.items():
+        assert srl["reward_mean"] >= scores[name] + margin, f"SRL {srl['reward_mean']:.3f} vs {name} {scores[name]:.3f}"
