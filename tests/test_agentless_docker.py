@@ -55,7 +55,7 @@ def test_pipeline_mode_against_an_openai_compatible_server_on_the_bundled_tasks(
     assert CliRunner().invoke(app, ["report", str(runs)]).exit_code == 0
     md = (runs / "report" / "report.md").read_text()
     assert f"| openai:served-model@{srv.url} | - | 1/3 (33.3%) | - |" in md and "gold files localized in 1/3" in md
-    assert f"| {WRONG} | empty_patch | miss |" in md
+    assert f"| {WRONG} | empty_patch | the patch is empty | miss |" in md
 
 
 def test_rerank_in_the_task_container_picks_the_patch_its_reproduction_script_passes(tmp_path):
