@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +40,7 @@ def _ray_nodes(address: str) -> int:
     return int(out.stdout.strip() or 0) if out.returncode == 0 else -1
 
 
-def _cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
+def _cluster(workers: int) -> tuple[str, list[subprocess.Popen], str]:
     port, temp = _port(), tempfile.mkdtemp(prefix="ray")
     address = f"127.0.0.1:{port}"
     base = ["ray", "start", "--block", "--num-cpus", "1", "--dashboard-agent-listen-port", "0"]
@@ -52,7 +53,7 @@ def _cluster(workers: int) -> tuple[str, list[subprocess.Popen]]:
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         while _ray_nodes(address) < i + 1:
             time.sleep(1)
-    return address, nodes
+    return address, nodes, temp
 
 
 def _evaluate(preds: Path, runs: Path, run_id: str, *extra: str) -> float:
@@ -77,7 +78,7 @@ def main() -> None:
         tag = os.getpid()
         arms = {"local, 2 threads": _evaluate(preds, runs, f"local-{tag}", "--workers", "2")}
         for workers in (1, 2):
-            address, nodes = _cluster(workers)
+            address, nodes, temp = _cluster(workers)
             try:
                 arms[f"ray, {workers} worker node(s)"] = _evaluate(preds, runs, f"ray{workers}-{tag}", "--executor", "ray",
                                                                    "--address", address)
@@ -85,6 +86,7 @@ def main() -> None:
                 for node in reversed(nodes):
                     os.killpg(node.pid, signal.SIGKILL)
                     node.wait()
+                shutil.rmtree(temp, ignore_errors=True)
     base = arms["local, 2 threads"]
     for name, seconds in arms.items():
         print(json.dumps({"arm": name, "instances": len(rows), "seconds": round(seconds, 1),
