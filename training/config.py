@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from transformers import TrainingArguments
 from trl import GRPOConfig
 from trl import SFTConfig as TRLSFTConfig
 
@@ -43,13 +44,15 @@ class _RunFields:
         default_factory=lambda: list(LORA_TARGETS), metadata={"help": "Module names that get LoRA adapters."}
     )
 
-    def _resolve_precision(self) -> None:
-        import torch
 
-        if getattr(self, "bf16", None) is None:
-            self.bf16 = torch.cuda.is_available()
-        if not torch.cuda.is_available():
-            self.use_cpu = True
+
+def _resolve_precision(config: TrainingArguments) -> None:
+    import torch
+
+    if getattr(config, "bf16", None) is None:
+        config.bf16 = torch.cuda.is_available()
+    if not torch.cuda.is_available():
+        config.use_cpu = True
 
 
 @dataclass
@@ -76,7 +79,7 @@ class SRLConfig(GRPOConfig, _RunFields):
                   "the missing slots are padded with masked-out rows (logged as dynamic_sampling/padded_groups)."},
     )
     def __post_init__(self):
-        self._resolve_precision()
+        _resolve_precision(self)
         super().__post_init__()
 
 
@@ -93,7 +96,7 @@ class SFTConfig(TRLSFTConfig, _RunFields):
     def __post_init__(self):
         if self.sft_target not in ("thought_action", "action"):
             raise ValueError(f"sft_target must be 'thought_action' or 'action', got {self.sft_target!r}")
-        self._resolve_precision()
+        _resolve_precision(self)
         super().__post_init__()
 
 

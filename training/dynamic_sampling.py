@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -41,7 +42,7 @@ def take_rows(batch: dict, rows: torch.Tensor) -> dict:
 
     Scalars (``num_items_in_batch``) are dropped: they describe the whole batch and are recomputed.
     """
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in batch.items():
         if isinstance(value, torch.Tensor) and value.ndim >= 1:
             out[key] = value[rows.to(value.device)]
@@ -67,7 +68,7 @@ def concat_batches(parts: list[dict], pad_token_id: int) -> dict:
     """Stack batches row-wise. Rounds are padded to different widths: prompts are left-padded,
     completions (and per-token tensors) right-padded, as TRL pads them; pads are masked out."""
     parts = [p for p in parts if p]
-    out = {}
+    out: dict[str, Any] = {}
     for key in parts[0]:
         values = [p[key] for p in parts]
         if isinstance(values[0], list):
@@ -100,7 +101,7 @@ class PromptStream:
         self.size, self.seed, self.position = size, seed, 0
 
     def take(self, n: int) -> list[int]:
-        out = []
+        out: list[int] = []
         while len(out) < n:
             epoch, offset = divmod(self.position, self.size)
             order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + epoch))

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from swesrl.trajectories.actions import Bash, Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer, render_answer
@@ -133,7 +134,7 @@ def evaluate_policy(model, tokenizer, rows: Sequence[dict], *, max_new_tokens: i
                     seed: int = 0, batch_size: int = 8) -> dict:
     """``{"greedy": summary}``, plus ``"sampled"`` (``samples`` answers per row at temperature 1)."""
     greedy = generate(model, tokenizer, rows, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    out = {"greedy": score_answers(greedy, rows)}
+    out: dict[str, Any] = {"greedy": score_answers(greedy, rows)}
     if samples:
         sampled = generate(model, tokenizer, rows, max_new_tokens=max_new_tokens, samples=samples, seed=seed,
                            batch_size=batch_size)
@@ -158,7 +159,7 @@ def evaluate(models: dict[str, str], data: str | Path, train_data: str | Path | 
 
     rows = step_rows(data)
     train_rows = step_rows(train_data) if train_data else None
-    result = {
+    result: dict[str, Any] = {
         "data": str(data), "train_data": str(train_data) if train_data else None, "rows": len(rows),
         "max_new_tokens": max_new_tokens, "samples": samples, "expert_action_kinds": expert_kinds(rows),
         "baselines": baselines(rows, train_rows), "models": {},

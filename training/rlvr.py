@@ -192,8 +192,8 @@ def load_rlvr_tasks(source: str) -> list[Task]:
         tasks = load_tasks(source, errors=errors)
     except (TaskError, OSError) as e:
         raise RLVRDataError(str(e)) from None
-    for e in errors:
-        log.warning(f"skipped: {e}")
+    for error in errors:
+        log.warning(f"skipped: {error}")
     no_gold = [t.instance_id for t in tasks if not gold_files(t.patch)]
     if no_gold:
         log.info(f"{source}: skipped {len(no_gold)} tasks without a gold patch (it names the files to show): {', '.join(no_gold[:5])}")

@@ -13,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -22,6 +23,9 @@ from .preflight import check_machine
 from .recipes import method_of, save_config
 from .resume import CHANGES_FILE, CONFIG_FILE, FINISHED_FILE, ResumeError, record_changes
 from .validation import BEST_FILE, ValidationCallback
+
+if TYPE_CHECKING:
+    from transformers import TrainerCallback
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,7 @@ def build_trainer(config, reward_funcs=None):
     check_machine(config)
     model, tokenizer = load_model(config)
     out = Path(config.output_dir)
-    callbacks = [MetricsCallback(out)]
+    callbacks: list[TrainerCallback] = [MetricsCallback(out)]
     val_rows = _validation_rows(config)
     if val_rows:
         callbacks.append(ValidationCallback(val_rows, tokenizer, out, config.val_max_new_tokens))

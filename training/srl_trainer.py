@@ -27,6 +27,8 @@ decisions use the gathered rewards, and the number of rounds is agreed with a ga
 from __future__ import annotations
 
 import os
+from collections.abc import Sized
+from typing import TYPE_CHECKING
 
 import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -47,6 +49,9 @@ from .dynamic_sampling import (
 from .micro_batches import real_token_share, shuffle_groups, trim_padding
 from .rewards import completion_text
 
+if TYPE_CHECKING:
+    from .config import SRLConfig
+
 
 def _is_malformed(completion) -> bool:
     try:
@@ -56,28 +61,47 @@ def _is_malformed(completion) -> bool:
     return False
 
 
+def _resolved(value: int | None, name: str) -> int:
+    """A GRPO size TRL fills in while the trainer is built (typed optional in its config)."""
+    if value is None:
+        raise ValueError(f"{name} is unset after GRPOTrainer.__init__; set it in the recipe")
+    return value
+
+
 class SRLTrainer(GRPOTrainer):
     """GRPOTrainer with dynamic sampling (``args.dynamic_sampling``) and a format-error metric."""
 
+    args: SRLConfig
+    # TRL's __init__ only ever assigns None here, so mypy infers the type None for what holds the micro-batches
+    _buffered_inputs: list[dict[str, torch.Tensor | None]] | None  # type: ignore[assignment]
     is_malformed = staticmethod(_is_malformed)  # the answer format the metric checks (RLVR: SEARCH/REPLACE)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._last_rewards: torch.Tensor | None = None
         self._refill: PromptStream | None = None
+        self._g = _resolved(self.num_generations, "num_generations")
+        self._g_eval = _resolved(self.num_generations_eval, "num_generations_eval")
+        self._micro_steps = _resolved(self.args.steps_per_generation, "steps_per_generation")
         if getattr(self.args, "dynamic_sampling", False):
-            local_rows = self.args.per_device_train_batch_size * self.args.steps_per_generation
-            if local_rows % self.num_generations:
+            local_rows = self.args.per_device_train_batch_size * self._micro_steps
+            if local_rows % self._g:
                 raise ValueError(
                     f"dynamic sampling needs whole groups on each process: per_device_train_batch_size * "
-                    f"steps_per_generation ({local_rows}) must be divisible by num_generations ({self.num_generations})"
+                    f"steps_per_generation ({local_rows}) must be divisible by num_generations ({self._g})"
                 )
+            if not isinstance(self.train_dataset, Sized):
+                raise ValueError("dynamic sampling draws refill prompts by index: the training data must be a map-style dataset")
             self._refill = PromptStream(len(self.train_dataset), seed=self.args.seed + 1)
+
+    @property
+    def _training(self) -> bool:
+        return self.model is not None and self.model.training
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        mode = "train" if self.model.training else "eval"
-        g = self.num_generations if mode == "train" else self.num_generations_eval
+        mode = "train" if self._training else "eval"
+        g = self._g if mode == "train" else self._g_eval
         rewards_per_func, voided = void_unscored_groups(rewards_per_func, g)
         self._metrics[mode]["unscored_groups"].append(voided)
         weights = self.reward_weights.to(rewards_per_func.device).unsqueeze(0)
@@ -88,23 +112,23 @@ class SRLTrainer(GRPOTrainer):
         return rewards_per_func
 
     def _prepare_inputs(self, generation_batch):
-        if not self.model.training:
+        if not self._training:
             return super()._prepare_inputs(generation_batch)
-        if self._step % (self.args.steps_per_generation * self.num_iterations) == 0 or self._buffered_inputs is None:
+        if self._step % (self._micro_steps * self.num_iterations) == 0 or self._buffered_inputs is None:
             batch = self._generate_and_score_completions(generation_batch)
             if "pixel_values" in batch:
                 raise NotImplementedError("SRLTrainer supports text-only prompts")
-            self._buffered_inputs = split_tensor_dict(shuffle_groups(batch, self.num_generations), self.args.steps_per_generation)
-        micro_batch = self._buffered_inputs[self._step % self.args.steps_per_generation]
+            self._buffered_inputs = split_tensor_dict(shuffle_groups(batch, self._g), self._micro_steps)
+        micro_batch = self._buffered_inputs[self._step % self._micro_steps]
         self._metrics["train"]["tokens/real_share_padded"].append(real_token_share(micro_batch))
         micro_batch = trim_padding(micro_batch)
         self._metrics["train"]["tokens/real_share"].append(real_token_share(micro_batch))
         return micro_batch
 
     def _generate_and_score_completions(self, inputs):
-        if self._refill is None or not self.model.training:
+        if self._refill is None or not self._training:
             return super()._generate_and_score_completions(inputs)
-        g, eps = self.num_generations, self.args.dynamic_sampling_epsilon
+        g, eps = self._g, self.args.dynamic_sampling_epsilon
         need = len(inputs) // g  # groups this process must deliver
         rank, device = self.accelerator.process_index, self.accelerator.device
         kept, dropped, n_kept, kept_total, seen_total, generated, missing = [], [], 0, 0, 0, 0, need
@@ -114,6 +138,8 @@ class SRLTrainer(GRPOTrainer):
             batch = super()._generate_and_score_completions(inputs)
             per_process = len(inputs) // g
             generated += per_process
+            if self._last_rewards is None:
+                raise RuntimeError("TRL scored a batch without calling _calculate_rewards")
             keep_all = group_keep_mask(self._last_rewards, g, eps)  # every process's groups
             keep = keep_all[rank * per_process : (rank + 1) * per_process].cpu()
             kept.append(take_rows(batch, group_rows(keep, g)))
@@ -143,8 +169,11 @@ class SRLTrainer(GRPOTrainer):
     def _refill_inputs(self, groups: int) -> list[dict]:
         """The next ``groups`` prompts of this process from the refill stream, each repeated G times."""
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
-        indices = self._refill.take(groups * world)[rank * groups : (rank + 1) * groups]
-        return [self.train_dataset[i] for i in indices for _ in range(self.num_generations)]
+        refill, data = self._refill, self.train_dataset
+        if refill is None or data is None:
+            raise RuntimeError("refill prompts asked for without dynamic sampling")
+        indices = refill.take(groups * world)[rank * groups : (rank + 1) * groups]
+        return [data[i] for i in indices for _ in range(self._g)]
 
     def _save_checkpoint(self, model, trial):
         # Written before the Trainer's files, whose trainer_state.json (written last) marks a complete checkpoint.

@@ -228,7 +228,7 @@ def init_tiny_model(
     config = Qwen2Config(
         vocab_size=len(tok) if vocab == "local" else QWEN_VOCAB_SIZE,
         tie_word_embeddings=True,
-        rope_theta=1_000_000.0,
+        rope_parameters={"rope_type": "default", "rope_theta": 1_000_000.0},
         rms_norm_eps=1e-6,
         bos_token_id=pad,
         eos_token_id=eos,
