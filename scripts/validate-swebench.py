@@ -73,7 +73,7 @@ def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict
     return {
         "instance_id": task.instance_id, "repo": task.repo, "version": task.version, "outcome": result,
         "phase": phase, "why": why[:2000], "gold": gold.status, "unpatched": empty.status,
-        "build_s": gold.timings.get("image_build"), "test_s": gold.timings.get("tests"),
+        "build_s": gold.timings.get("image_build"), "test_s": gold.timings.get("patch_and_tests"),
         "wall_s": round(time.monotonic() - t, 1), **image_facts(gold.image),
     }  # fmt: skip
 
