@@ -67,7 +67,9 @@ def _run(sandbox: Sandbox, script: str, patch: str, workdir: str, timeout: float
     if patch:
         sandbox.write_file(f"{tmp}.patch", patch)
         apply = f"git apply --whitespace=nowarn {tmp}.patch || {{ echo 'PATCH DOES NOT APPLY'; exit 1; }}\n"
-    r = sandbox.exec(f"{apply}python - < {tmp}.py", timeout, workdir=workdir)  # from stdin: the root is on sys.path
+    # From stdin, so the root is on sys.path. -B: no bytecode is written, since candidates of the same
+    # size applied within one second would otherwise run a stale .pyc (its check is mtime + size).
+    r = sandbox.exec(f"{apply}python -B - < {tmp}.py", timeout, workdir=workdir)
     sandbox.exec(f"rm -f {tmp}.py {tmp}.patch; {RESET}", timeout, workdir=workdir)
     if r.timed_out:
         return -9, r.output
