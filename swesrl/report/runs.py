@@ -1,0 +1,131 @@
+"""The runs a report shows, found on disk: training metrics, held-out step evaluations, evaluation runs.
+
+Only artifacts are read (training `metrics.jsonl`, evaluation `report.json` and per-instance results,
+agent trajectories), so any run folder works, whichever commands produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swesrl.trajectories import Trajectory, TrajectoryError
+from swesrl.trajectories.readers import read_trajectories
+
+HELDOUT_FILE = "heldout_eval.json"  # what `swesrl train evaluate -o` is given in the quickstart
+
+
+@dataclass
+class TrainingRun:
+    name: str
+    path: Path
+    rows: list[dict[str, Any]]
+
+    @property
+    def is_grpo(self) -> bool:
+        return any("reward_mean" in row or "reward" in row for row in self.rows)
+
+    def no_kept_group(self) -> list[int]:
+        """Steps where dynamic sampling kept no group: the policy got no gradient from the reward."""
+        return [row["step"] for row in self.rows if row.get("groups_kept_frac") == 0]
+
+
+@dataclass
+class EvalRun:
+    name: str
+    path: Path
+    summary: dict[str, Any]
+    instances: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def resolve_rate(self) -> float:
+        total = self.summary.get("total_instances") or len(self.instances) or 1
+        return self.summary.get("resolved_instances", 0) / total
+
+    @property
+    def protocol(self) -> tuple[str, str]:
+        """(model, protocol: agent, oracle or pipeline) from the run's trajectories."""
+        for inst in self.instances:
+            traj = inst.get("_trajectory")
+            if traj is not None:
+                return str(traj.metadata.get("model") or self.name), str(traj.metadata.get("mode") or "agent")
+        return self.name, "-"
+
+    def localization(self) -> tuple[int, int] | None:
+        """(instances whose gold files were all localized, instances scored); None when none was."""
+        scored = [t.metadata["localization"] for i in self.instances if (t := i.get("_trajectory")) is not None
+                  and "hit" in (t.metadata.get("localization") or {})]
+        return (sum(bool(s["hit"]) for s in scored), len(scored)) if scored else None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash: the rest of the curve still counts
+    return rows
+
+
+def find_training_runs(root: Path) -> list[TrainingRun]:
+    runs = []
+    for path in sorted(root.rglob("metrics.jsonl")):
+        rows = [r for r in _read_jsonl(path) if "step" in r]
+        if rows:
+            runs.append(TrainingRun(str(path.parent.relative_to(root)) or root.name, path.parent, rows))
+    return runs
+
+
+def _trajectory(run_dir: Path, instance_id: str) -> Trajectory | None:
+    """The instance's saved agent run, read with the project's own readers (None if absent or unreadable)."""
+    for candidate in (run_dir / "trajectories").glob(f"{instance_id}.*"):
+        try:
+            return next(read_trajectories(candidate), None)
+        except (TrajectoryError, ValueError):
+            return None
+    return None
+
+
+def find_heldout_evals(root: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Held-out step evaluations (`swesrl train evaluate` output named heldout_eval.json)."""
+    found = []
+    for path in sorted(root.rglob(HELDOUT_FILE)):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, OSError):
+            continue
+        if isinstance(data, dict) and "models" in data and "baselines" in data:
+            found.append((path, data))
+    return found
+
+
+def find_eval_runs(root: Path) -> list[EvalRun]:
+    """Every folder holding a SWE-bench style summary (`report.json` with resolved_ids)."""
+    runs = []
+    for path in sorted(root.rglob("report.json")):
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, OSError):
+            continue
+        if not isinstance(summary, dict) or "resolved_ids" not in summary:
+            continue
+        run_dir = path.parent
+        instances = []
+        for inst_report in sorted(run_dir.glob("*/result.json")):
+            try:
+                data = json.loads(inst_report.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, OSError):
+                continue
+            data.setdefault("instance_id", inst_report.parent.name)
+            traj = _trajectory(run_dir, data["instance_id"])
+            data["_trajectory"] = traj
+            data.setdefault("steps", len(traj.steps) if traj else None)
+            instances.append(data)
+        name = summary.get("model_name_or_path") or str(run_dir.relative_to(root)) or root.name
+        runs.append(EvalRun(str(name), run_dir, summary, instances))
+    return runs
