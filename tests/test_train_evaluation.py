@@ -149,3 +149,50 @@ def test_the_report_shows_the_held_out_table(bundled_steps, tmp_path):
     assert f"## Held-out steps: {result['rows']} steps" in md
     for name, b in result["baselines"].items():
         assert f"| {name} | " in md and f"{b['reward_mean']:.3f}" in md
+
+
+class RecordingVLLM:
+    """Stands where TRL's VLLMGeneration stands (its attributes and generate/sync_weights signatures, held
+    by tests/test_trl_contract.py): records what validation asks of it and answers a fixed action."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.calls, self.syncs = tokenizer, [], 0
+        self.temperature, self.top_p, self.top_k, self.min_p, self.repetition_penalty = 1.0, 0.95, 50, 0.1, 1.1
+        self.max_completion_length, self.generation_kwargs = 1024, {"seed": 3}
+
+    def sync_weights(self):
+        self.syncs += 1
+
+    def generate(self, prompts, images, num_generations, profiler=None):
+        self.calls.append({"prompts": prompts, "num_generations": num_generations, "temperature": self.temperature,
+                           "top_k": self.top_k, "max_tokens": self.max_completion_length, "kwargs": self.generation_kwargs})
+        ids = self.tokenizer("<think>\n\n</think>\n<function=submit>\n</function>", add_special_tokens=False)["input_ids"]
+        return prompts, [ids] * len(prompts), None, None
+
+
+def test_validation_with_a_vllm_recipe_generates_greedily_through_trls_vllm(tmp_path):
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from swesrl.training.tiny_model import init_tiny_model
+    from swesrl.training.validation import answerer_for, validate
+
+    tok = AutoTokenizer.from_pretrained(init_tiny_model(tmp_path / "tiny"))
+    vllm = RecordingVLLM(tok)
+    trainer = SimpleNamespace(args=SimpleNamespace(use_vllm=True), state=SimpleNamespace(global_step=5), _last_loaded_step=3,
+                              processing_class=tok, vllm_generation=vllm)
+    rows = [{"messages": [{"role": "user", "content": f"task {i}"}], "target": "<function=submit>\n</function>"} for i in range(3)]
+    answer = answerer_for(trainer, max_new_tokens=64)
+    result = validate(rows, answer)
+    assert vllm.syncs == 1 and trainer._last_loaded_step == 5  # the step's weights pushed once; TRL skips its own sync
+    [call] = vllm.calls
+    assert (call["temperature"], call["top_k"], call["max_tokens"], call["kwargs"], call["num_generations"]) == (0.0, 0, 64, {}, 1)
+    expected = [tok(tok.apply_chat_template(r["messages"], add_generation_prompt=True, tokenize=False),
+                    add_special_tokens=False)["input_ids"] for r in rows]
+    assert call["prompts"] == expected
+    assert result["val_exact_match"] == 1.0 and result["val_examples"] == 3
+    # the training's sampling settings are back
+    assert (vllm.temperature, vllm.top_p, vllm.top_k, vllm.max_completion_length, vllm.generation_kwargs) == (1.0, 0.95, 50, 1024, {"seed": 3})
+    validate(rows, answer)
+    assert vllm.syncs == 1  # same step: no second push

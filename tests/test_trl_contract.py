@@ -18,7 +18,10 @@ OVERRIDDEN = {
     "_load_optimizer_and_scheduler": ["self", "checkpoint"],
     "_get_output_dir": ["self", "trial"],
 }
-ATTRIBUTES = ["_metrics", "_tokenizer", "_buffered_inputs", "_step", "num_generations", "reward_weights"]
+ATTRIBUTES = ["_metrics", "_tokenizer", "_buffered_inputs", "_step", "num_generations", "reward_weights",
+              "vllm_generation", "_last_loaded_step"]  # the last two: validation through the recipe's vLLM
+# what training/validation.py switches to greedy on TRL's VLLMGeneration for the duration of a validation
+VLLM_SAMPLING = ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_completion_length", "generation_kwargs"]
 
 
 def test_trl_version_is_the_one_srl_trainer_was_written_against():
@@ -52,3 +55,15 @@ def test_trl_still_shuffles_rows_where_srl_trainer_shuffles_groups():
     source = inspect.getsource(GRPOTrainer._prepare_inputs)
     for piece in ("shuffle_sequence_dict", "split_tensor_dict", "steps_per_generation", "_buffered_inputs"):
         assert piece in source, f"GRPOTrainer._prepare_inputs no longer uses {piece}"
+
+
+def test_vllm_generation_keeps_what_validation_uses():
+    from trl.generation.vllm_generation import VLLMGeneration
+
+    source = inspect.getsource(VLLMGeneration.__init__)
+    missing = [a for a in VLLM_SAMPLING if f"self.{a} =" not in source]
+    assert not missing, f"VLLMGeneration.__init__ no longer sets {missing}"
+    generate = inspect.getsource(VLLMGeneration.generate)
+    assert all(f"self.{a}" in generate for a in VLLM_SAMPLING), "VLLMGeneration.generate no longer reads its sampling attributes"
+    assert list(inspect.signature(VLLMGeneration.generate).parameters)[:4] == ["self", "prompts", "images", "num_generations"]
+    assert list(inspect.signature(VLLMGeneration.sync_weights).parameters) == ["self"]

@@ -104,15 +104,21 @@ def _validation_rows(config) -> list[dict]:
 
 
 def build_trainer(config, reward_funcs=None):
-    """The TRL trainer for ``config``'s method, with our callbacks; nothing is trained yet."""
+    """The TRL trainer for ``config``'s method, with our callbacks (validation when ``val_data`` is set,
+    through the trainer's own generation backend); nothing is trained yet."""
+    trainer = _trainer(config, reward_funcs)
+    val_rows = _validation_rows(config)
+    if val_rows:
+        trainer.add_callback(ValidationCallback(val_rows, trainer, config.output_dir, config.val_max_new_tokens))
+    return trainer
+
+
+def _trainer(config, reward_funcs=None):
     method = method_of(config)
     check_machine(config)
     model, tokenizer = load_model(config)
     out = Path(config.output_dir)
     callbacks: list[TrainerCallback] = [MetricsCallback(out)]
-    val_rows = _validation_rows(config)
-    if val_rows:
-        callbacks.append(ValidationCallback(val_rows, tokenizer, out, config.val_max_new_tokens))
     common = dict(model=model, args=config, processing_class=tokenizer, peft_config=peft_config(config), callbacks=callbacks)
     if method == "sft":
         from trl import SFTTrainer
