@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from swesrl.errors import DockerUnavailable
 from swesrl.sandbox.base import Sandbox
-from swesrl.sandbox.docker_sandbox import Limits, prune
+from swesrl.sandbox.docker_sandbox import Limits
 from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import check_disk
 from swesrl.sandbox.ownership import run_lock
+from swesrl.sandbox.prune import prune
 
 from .environment import TaskEnvironmentError, ensure_task_image, image_identity
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, RESOLVED, UNRESOLVED, grade_log

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from swesrl.executors import Executor
-from swesrl.sandbox.docker_sandbox import prune
+from swesrl.sandbox.prune import prune
 
 from .evaluate import EvalOptions, evaluate_prediction, provenance
 from .grading import ERROR

@@ -6,19 +6,16 @@ because forked or `setsid` children outlive it. So each command runs as `timeout
 reads its output against its own deadline, and after any timeout `kill -9 -1` runs inside (PID 1, a
 tiny reaper, survives it and reaps the orphans). If even that is wedged, the container is restarted:
 files survive, processes do not.
+
+Beside it: exec_stream.py reads the exec stream, cleanup.py removes containers on every path,
+disk.py enforces disk bounds, prune.py removes what dead runs left.
 """
 
 from __future__ import annotations
 
-import atexit
-import collections
 import contextlib
-import os
 import re
-import signal
 import socket
-import struct
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,12 +24,15 @@ import docker
 import docker.errors
 from docker.types import LogConfig, Ulimit
 
-from swesrl.errors import DiskFull, SandboxClosed
+from swesrl.errors import SandboxClosed
 
 from . import ownership
 from .base import READ_LIMIT, ExecResult, FileTooLargeError, PatchResult, apply_patch
+from .cleanup import handle_termination, kill_inside, track, untrack
+from .disk import check_free_disk, disk_watch
+from .exec_stream import CappedOutput, read_frame
+from .prune import LABEL, reap_dead_owners_once
 
-_LABEL = "swesrl"
 # PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`
 # (the kernel drops SIGKILL sent to a namespace's init from inside) and ignores the catchable signals, so
 # code under test cannot stop the container; swesrl stops it from outside (SIGKILL, `docker rm -f`).
@@ -62,41 +62,6 @@ class Limits:
     lifetime: float = 6 * 3600  # seconds; then the container stops by itself, whatever its owner does
 
 
-class _Output:
-    """Keeps the first and last `cap // 2` bytes of a stream, counting what falls in between."""
-
-    def __init__(self, cap: int | None):
-        self.cap = cap
-        self.head = bytearray()
-        self.tail: collections.deque[bytes] = collections.deque()
-        self.tail_len = 0
-        self.total = 0
-
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        if self.cap is None:
-            self.head += data
-            return
-        room = self.cap // 2 - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail.append(data)
-            self.tail_len += len(data)
-            while self.tail and self.tail_len - len(self.tail[0]) >= self.cap // 2:
-                self.tail_len -= len(self.tail.popleft())
-
-    def bytes(self) -> bytes:
-        tail = b"".join(self.tail)
-        if self.cap is not None:
-            tail = tail[-(self.cap // 2) :] if self.cap // 2 else b""
-        omitted = self.total - len(self.head) - len(tail)
-        if omitted <= 0:
-            return bytes(self.head) + tail
-        return bytes(self.head) + f"\n[... {omitted} bytes of output omitted ...]\n".encode() + tail
-
-
 @dataclass(frozen=True)
 class _Raw:
     stdout: bytes
@@ -108,56 +73,6 @@ class _Raw:
 
 def _name_part(s: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]+", "-", s)[:60].strip("-.") or "x"
-
-
-_live: dict[str, DockerSandbox] = {}  # id -> sandbox, closed at interpreter exit if still open
-_live_lock = threading.Lock()
-_exiting = threading.Event()  # set at exit: a worker thread still starting a container removes it at once
-
-
-@atexit.register
-def _close_all() -> None:
-    _exiting.set()
-    with _live_lock:
-        boxes = list(_live.values())
-    for box in boxes:
-        box.close()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
-
-
-_reaped = threading.Event()
-
-
-def _reap_dead_owners_once() -> None:
-    """The first sandbox of a process removes, in the background, containers whose owner process
-    is gone (what SIGKILLed runs left); live runs' containers are never touched."""
-    if _reaped.is_set():
-        return
-    _reaped.set()
-    threading.Thread(target=_safe_prune, name="swesrl-reap", daemon=True).start()
-
-
-def _safe_prune() -> None:
-    with contextlib.suppress(Exception):  # a reap that fails changes nothing; prune reports it when asked
-        prune()
-
-
-def handle_termination() -> None:
-    """SIGTERM and SIGHUP (what `timeout`, schedulers, Ray and a closed terminal send) end the process
-    the way Ctrl-C does, through every `finally` and atexit, so its containers are removed. Their
-    default action kills the process with no cleanup at all. A handler someone else installed is kept;
-    only the main thread can install handlers, so this runs at import and again at each sandbox start."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
-            signal.signal(sig, _interrupt)
-
-
-handle_termination()
 
 
 class DockerSandbox:
@@ -184,7 +99,7 @@ class DockerSandbox:
         self.container_id: str | None = None
         self.restarts = 0
         handle_termination()
-        _reap_dead_owners_once()
+        reap_dead_owners_once()
         self._client = docker.from_env(timeout=start_timeout)
         self._api = self._client.api
         self._disk_note = ""  # set by the disk watch when it killed this container's processes
@@ -199,7 +114,7 @@ class DockerSandbox:
                 image,
                 ["sh", "-c", _INIT, "swesrl-init", str(int(limits.lifetime))],
                 name=name,
-                labels={_LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id, **ownership.owner_labels()},
+                labels={LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id, **ownership.owner_labels()},
                 network_mode="host" if network else "none",
                 mem_limit=limits.memory,
                 memswap_limit=limits.memory,  # no swap: a hog dies instead of thrashing the host
@@ -214,19 +129,15 @@ class DockerSandbox:
                 log_config=LogConfig(type=LogConfig.types.JSON, config={"max-size": limits.log_bytes, "max-file": "1"}),
             )
             self.container_id = container.id
-            with _live_lock:
-                _live[container.id] = self
-            if _exiting.is_set():
-                raise RuntimeError("the process is exiting: no new containers")
+            track(container.id, self)
             container.start()
             if limits.disk_bytes is not None:
-                _disk_watch.add(self)
+                disk_watch.add(self)
         except docker.errors.ImageNotFound as e:
             self._client.close()
             raise docker.errors.ImageNotFound(f"image {image} not found locally (swesrl never pulls: build it first)") from e
         except BaseException:
-            with _live_lock:
-                _live.pop(self.container_id or "", None)
+            untrack(self.container_id or "")
             self.container_id = None
             self._remove_by_name(name)  # a KeyboardInterrupt mid-create must not leak the container
             self._client.close()
@@ -305,8 +216,7 @@ class DockerSandbox:
         cid, self.container_id = self.container_id, None
         if cid is None:
             return
-        with _live_lock:
-            _live.pop(cid, None)
+        untrack(cid)
         try:
             self._api.remove_container(cid, force=True)
         except docker.errors.NotFound:
@@ -369,7 +279,7 @@ class DockerSandbox:
         )["Id"]
         sock = self._api.exec_start(exec_id, socket=True)
         raw: socket.socket = getattr(sock, "_sock", sock)
-        out, err = _Output(cap), _Output(10_000)
+        out, err = CappedOutput(cap), CappedOutput(10_000)
         timed_out = killed = restarted = False
         note = ""
         deadline = start + timeout + _SOFT_GRACE
@@ -380,7 +290,7 @@ class DockerSandbox:
                 raw.shutdown(socket.SHUT_WR)
             while True:
                 try:
-                    frame = _read_frame(raw, deadline)
+                    frame = read_frame(raw, deadline)
                 except TimeoutError:
                     timed_out = True
                     if killed or not self._kill_all():
@@ -426,7 +336,7 @@ class DockerSandbox:
 
     def _kill_all(self) -> bool:
         """`kill -9 -1` inside (a shell builtin: minimal images have no kill binary). False if wedged."""
-        return _kill_inside(self._api, self._cid)
+        return kill_inside(self._api, self._cid)
 
     def _restart(self) -> str:
         """Last resort for a wedged container: kill every process, start it again; files survive."""
@@ -434,173 +344,3 @@ class DockerSandbox:
         self._api.start(self._cid)
         self.restarts += 1
         return "\n[sandbox: container restarted after a command could not be stopped; background processes are gone]\n"
-
-
-def _kill_inside(api: docker.APIClient, cid: str) -> bool:
-    """`kill -9 -1` in the container; False if it cannot be started (wedged, paused, gone)."""
-    for _ in range(5):
-        try:
-            exec_id = api.exec_create(cid, ["sh", "-c", "kill -9 -1"], workdir="/")["Id"]
-            # Detached: an attached start waits on the daemon with no deadline, and the daemon may be
-            # blocked writing the killed command's output to us; the caller keeps draining that stream.
-            api.exec_start(exec_id, detach=True)
-            return True
-        except docker.errors.NotFound:
-            return False
-        except docker.errors.APIError:
-            time.sleep(0.5)  # e.g. the pids limit is full for a moment
-    return False
-
-
-_docker_roots: dict[str, str | None] = {}
-
-
-def check_free_disk(api: docker.APIClient, floor: int) -> None:
-    """Refuse to start a container when the disk Docker writes to has less than `floor` bytes free:
-    one full disk would otherwise fail every run on the machine, and the failures would look like the
-    model's. Skipped when Docker's root is not visible from here (a remote daemon)."""
-    if api.base_url not in _docker_roots:
-        root = api.info().get("DockerRootDir")
-        _docker_roots[api.base_url] = root if root and os.path.isdir(root) else None
-    root = _docker_roots[api.base_url]
-    if root is None:
-        return
-    st = os.statvfs(root)
-    free = st.f_bavail * st.f_frsize
-    if free < floor:
-        raise DiskFull(
-            f"only {free / 2**30:.1f} GB free on the disk Docker uses ({root}), below the floor of {floor / 2**30:.1f} GB: "
-            "no container started (free space: `swesrl sandbox prune`, `docker image prune`)"
-        )
-
-
-class _DiskWatch:
-    """One host thread for every sandbox: reads each container's writable-layer size (docker's SizeRw)
-    and kills the processes inside when it passed its `disk_bytes` bound and is still growing. overlay2
-    without project quotas cannot cap a layer (`--storage-opt size` fails), so the bound is enforced
-    after the fact: it can be overshot by what a container writes between two reads (about a second)."""
-
-    interval = 1.0
-
-    def __init__(self) -> None:
-        self.boxes: dict[str, tuple[DockerSandbox, int]] = {}  # container id -> (sandbox, last size seen)
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def add(self, box: DockerSandbox) -> None:
-        with self.lock:
-            self.boxes[box._cid] = (box, 0)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.loop, name="swesrl-disk-watch", daemon=True)
-                self.thread.start()
-
-    def loop(self) -> None:
-        api = docker.from_env(timeout=60).api
-        while True:
-            t = time.monotonic()
-            with self.lock:
-                items = list(self.boxes.items())
-            for cid, (box, last) in items:
-                if box.container_id != cid:  # closed
-                    with self.lock:
-                        self.boxes.pop(cid, None)
-                    continue
-                try:
-                    size = api._result(api._get(api._url("/containers/{0}/json", cid), params={"size": 1}), True).get("SizeRw") or 0
-                except docker.errors.APIError:
-                    continue
-                bound = box.limits.disk_bytes or 0
-                if size > bound and size > last:
-                    # the note first: the killed command's reader may finish before the kill call returns
-                    box._disk_note = (f"\n[sandbox: command killed: the container's files grew to {size} bytes, past its "
-                                      f"disk bound of {bound} bytes; delete files to go on]\n")
-                    if not _kill_inside(api, cid):
-                        box._disk_note = ""
-                with self.lock:
-                    if cid in self.boxes:
-                        self.boxes[cid] = (box, size)
-            time.sleep(max(self.interval, 2 * (time.monotonic() - t)))
-
-
-_disk_watch = _DiskWatch()
-
-
-def _read_frame(raw: socket.socket, deadline: float) -> tuple[int, bytes] | None:
-    """One frame of docker's multiplexed stream (8-byte header: stream id, size), or None at EOF."""
-    header = _read_exactly(raw, 8, deadline)
-    if header is None:
-        return None
-    stream, size = struct.unpack(">BxxxL", header)
-    data = _read_exactly(raw, size, deadline)
-    if data is None:
-        return None
-    return stream, data
-
-
-def _read_exactly(raw: socket.socket, n: int, deadline: float) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        raw.settimeout(left)
-        try:
-            chunk = raw.recv(min(n - len(buf), 1 << 20))
-        except TimeoutError:
-            raise
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
-
-
-@dataclass(frozen=True)
-class Pruned:
-    removed: int
-    kept: int  # containers of live runs (or of owners that cannot be told) left alone
-
-
-_STALE_BUILD_STEP = 600.0  # seconds: a stopped build-step container older than this is a dead build's
-
-
-def prune(run_id: str | None = None, *, force: bool = False) -> Pruned:
-    """Remove what crashed or killed runs left: swesrl containers whose owner process is gone (all,
-    or one run's). A container whose owner is alive is never removed without `force`; one whose owner
-    cannot be told (another host, an older swesrl) is removed only when its run id is named.
-
-    Without a run id this also removes stopped build-step containers of swesrl images (they carry the
-    image's `swesrl.kind` label) older than ten minutes: a daemon killed mid-build leaves them, and no
-    build can clean up; a younger one may be a live build's step.
-    """
-    client = docker.from_env(timeout=60)
-    found = client.containers.list(all=True, filters={"label": f"swesrl.run_id={run_id}" if run_id else _LABEL})
-    removable, kept = [], 0
-    for c in found:
-        alive = ownership.owner_alive(c.labels)
-        if force or alive is False or (alive is None and run_id is not None):
-            removable.append(c)
-        else:
-            kept += 1
-    if run_id is None:
-        now = time.time()
-        for status in ("exited", "created"):
-            for c in client.containers.list(all=True, filters={"label": "swesrl.kind", "status": status}):
-                if force or now - _created(c) > _STALE_BUILD_STEP:
-                    removable.append(c)
-    n = 0
-    for c in {c.id: c for c in removable}.values():
-        try:
-            c.remove(force=True)
-            n += 1
-        except docker.errors.NotFound:
-            pass
-    client.close()
-    return Pruned(n, kept)
-
-
-def _created(c: docker.models.containers.Container) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(c.attrs["Created"][:26].rstrip("Z") + "+00:00").timestamp()

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from swesrl.cli import app
 from swesrl.errors import SandboxClosed
 from swesrl.sandbox.base import Sandbox
-from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits, prune
+from swesrl.sandbox.docker_sandbox import DockerSandbox, Limits
 from swesrl.sandbox.images import (
     EnvironmentSpec,
     InstanceSpec,
@@ -28,6 +28,7 @@ from swesrl.sandbox.images import (
     ensure_base_image,
     ensure_instance_image,
 )
+from swesrl.sandbox.prune import prune
 
 pytestmark = pytest.mark.docker
 

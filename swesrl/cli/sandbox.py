@@ -39,8 +39,8 @@ def prune(
 
     Example: swesrl sandbox prune --run-id my-run --images instance
     """
-    from swesrl.sandbox.docker_sandbox import prune as prune_containers
     from swesrl.sandbox.images import prune_images
+    from swesrl.sandbox.prune import prune as prune_containers
 
     if force:
         err.print("[yellow]--force: removing the containers of live runs too; they will fail[/]")
