@@ -16,8 +16,9 @@ from pathlib import Path
 from swesrl.executors import Executor
 from swesrl.sandbox.prune import prune
 
-from .evaluate import EvalOptions, evaluate_prediction, provenance
 from .grading import ERROR
+from .one_instance import evaluate_prediction
+from .options import EvalOptions, provenance
 from .predictions import Prediction
 from .results import InstanceResult, write_result
 from .tasks import Task

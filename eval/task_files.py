@@ -11,7 +11,7 @@ import posixpath
 from swesrl.sandbox.factory import open_sandbox
 
 from .environment import ensure_task_image
-from .evaluate import EvalOptions
+from .options import EvalOptions
 from .tasks import Task
 
 
