@@ -87,9 +87,42 @@ def test_dry_run_prints_the_config_and_its_numbers_without_a_model(tmp_path):
     assert result.exit_code == 0, result.output
     assert "learning_rate: 1.0e-05" in result.output and "loss_type: grpo" in result.output
     assert "prompts per optimizer step: 512" in result.output
-    assert "steps per epoch: 10" in result.output and "optimizer steps: 300" in result.output
-    assert "checkpoints written: 15, kept on disk: the 3 newest" in result.output
+    assert "steps per epoch: 10" in result.output and "optimizer steps: 100" in result.output
+    assert "checkpoints written: 10, kept on disk: the 3 newest" in result.output
     assert "peak per GPU" in result.output
+    assert "training 7,000 tokens/s, generation 5,000 tokens/s" in result.output  # the recipe's stated assumptions
+    assert "30 epochs = 300 steps ~ " in result.output and "this run: 100 steps + 10 validations ~ " in result.output
+
+
+@pytest.mark.parametrize("name", GPU_RECIPES)
+def test_gpu_recipe_runs_at_most_3_days_by_its_stated_assumptions(name):
+    """The paper's 134k step examples (RLVR: as many tasks) through each recipe, timed by its `assume:` rates."""
+    from swesrl.training.budget import Assumptions
+    from swesrl.training.plan import plan
+    from swesrl.training.recipes import build_config, load_recipe
+
+    raw = load_recipe(name)
+    config = build_config(raw, model=raw.get("model") or SEVEN_B, output_dir="(dry run)")
+    p = plan(config, int(raw["gpus"]), bool(raw.get("accelerate")), Assumptions.from_recipe(raw["assume"]), examples=134_000)
+    assert p.budget is not None and p.total_steps is not None
+    days = p.budget.run_s(p.total_steps, p.validations or 0) / 86400
+    assert days < 3, "\n".join(p.time_lines())
+
+
+def test_time_estimate_sums_each_step_class_from_the_stated_rates():
+    from swesrl.training.budget import REAL_SHARE, Assumptions, estimate
+    from swesrl.training.recipes import build_config
+
+    config = build_config("qwen2.5-coder-7b-rlvr-lora-1gpu", output_dir="x")
+    a = Assumptions(train_tokens_per_s=1000, generate_tokens_per_s=100, prompt_tokens=900, completion_tokens=100,
+                    reward_s_per_rollout=10)
+    b = estimate(config, 2, a, prompts_per_step=4)  # 4 prompts x G=8 = 32 rollouts on 2 GPUs
+    assert b.steps["generation"] == (3200, 3200 / 200)
+    assert b.steps["training"] == pytest.approx((32 * 1000 / REAL_SHARE, 32 * 1000 / REAL_SHARE / 2000))
+    assert b.steps["reward"] == (32, 32 * 10 / config.reward_workers)
+    assert b.validation is None  # RLVR validates no held-out steps
+    with pytest.raises(ValueError, match="unknown key.*tokens_per_sec"):
+        Assumptions.from_recipe({"train_tokens_per_s": 1, "generate_tokens_per_s": 1, "tokens_per_sec": 3})
 
 
 def test_saves_write_whole_weights_on_every_multi_gpu_path():

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import budget as B
 from .memory import CARD_GB, Estimate, arch_of, estimate
 
 
@@ -25,6 +26,9 @@ class Plan:
     checkpoints_written: int | None
     checkpoints_kept: str
     memory: Estimate | None
+    budget: B.Budget | None = None
+    epochs: float = 1.0
+    validations: int | None = None  # checkpoints validated (--val-data) during total_steps
 
     def lines(self) -> list[str]:
         out = [
@@ -43,6 +47,31 @@ class Plan:
             out.extend(self.memory.lines())
             if self.memory.peak_gb > CARD_GB:
                 out.append(f"  WARNING: over an {CARD_GB:.0f} GB card by this estimate")
+        return out + self.time_lines()
+
+    def time_lines(self) -> list[str]:
+        if self.budget is None:
+            return ["time: no estimate (the recipe states no `assume:` throughput)"]
+        b, a = self.budget, self.budget.assume
+        where = f" on each of {a.generating_gpus} vLLM GPUs" if a.generating_gpus else ""
+        out = [f"time, from assumed rates per GPU (recipe `assume:`, not measured): training {a.train_tokens_per_s:,.0f} "
+               f"tokens/s, generation {a.generate_tokens_per_s:,.0f} tokens/s{where}; prompts {a.prompt_tokens:,} + "
+               f"completions {a.completion_tokens:,} tokens"]
+        what = {"generation": "tokens generated", "training": "tokens forwarded", "reward": "rollouts evaluated"}
+        for name, (work, seconds) in b.steps.items():
+            out.append(f"  {name + ' per step:':<22} {work:>13,.0f} {what[name]:<18} ~ {B.duration(seconds)}")
+        out.append(f"  {'one optimizer step:':<22} {'':>13} {'':<18} ~ {B.duration(b.per_step_s)}"
+                   + (" + dynamic sampling refills" if "generation" in b.steps else ""))
+        if b.validation is not None:
+            out.append(f"  {'validation (--val-data):':<22} {b.validation[0]:>13,.0f} {'tokens at most':<18} ~ "
+                       f"{B.duration(b.validation[1])} per checkpoint")
+        if self.steps_per_epoch:
+            full = math.ceil(self.steps_per_epoch * self.epochs)
+            out.append(f"  {self.epochs:g} epochs = {full:,} steps ~ {B.duration(full * b.per_step_s)}")
+        if self.total_steps is not None:
+            checkpoints = (self.validations or 0) if b.validation else 0
+            out.append(f"  this run: {self.total_steps:,} steps" + (f" + {checkpoints} validations" if checkpoints else "")
+                       + f" ~ {B.duration(b.run_s(self.total_steps, checkpoints))}")
         return out
 
 
@@ -57,12 +86,15 @@ def count_rows(path: str | Path) -> int:
         return sum(1 for line in f if line.strip())
 
 
-def plan(config, gpus: int = 1, sharded: bool = False) -> Plan:
-    """The derived numbers of ``config`` run on ``gpus`` GPUs (``sharded``: ZeRO-3 or FSDP)."""
+def plan(config, gpus: int = 1, sharded: bool = False, assume: B.Assumptions | None = None,
+         examples: int | None = None) -> Plan:
+    """The derived numbers of ``config`` run on ``gpus`` GPUs (``sharded``: ZeRO-3 or FSDP); the time with
+    ``assume``; ``examples`` (else counted in ``config.data``) sizes the epochs."""
     rows = config.per_device_train_batch_size
     rollouts = getattr(config, "num_generations", 1)
     prompts = rows * gpus * config.gradient_accumulation_steps / rollouts
-    examples = count_rows(config.data) if config.data and Path(config.data).is_file() else None
+    if examples is None and config.data and Path(config.data).is_file():
+        examples = count_rows(config.data)
     per_epoch = math.ceil(examples / prompts) if examples else None
     total = config.max_steps if config.max_steps and config.max_steps > 0 else (
         math.ceil(per_epoch * config.num_train_epochs) if per_epoch else None)
@@ -81,4 +113,6 @@ def plan(config, gpus: int = 1, sharded: bool = False) -> Plan:
     arch = arch_of(config.model) if config.model else None
     memory = estimate(config, arch, gpus, sharded) if arch else None
     unit = "prompts" if hasattr(config, "num_generations") else "examples"
-    return Plan(gpus, prompts, rows, unit, examples, per_epoch, total, written, kept, memory)
+    budget = B.estimate(config, gpus, assume, prompts) if assume else None
+    return Plan(gpus, prompts, rows, unit, examples, per_epoch, total, written, kept, memory, budget,
+                config.num_train_epochs, written if strategy != "no" else 0)

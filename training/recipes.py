@@ -23,7 +23,8 @@ from swesrl.settings import coerce as _coerce
 
 from .config import CONFIGS
 
-META_KEYS = ("method", "description", "gpus", "accelerate")  # gpus/accelerate: the hardware it is sized for
+# gpus/accelerate: the hardware it is sized for; assume: throughput for the time estimate (training/budget.py)
+META_KEYS = ("method", "description", "gpus", "accelerate", "assume")
 
 
 class RecipeError(ValueError):

@@ -104,24 +104,28 @@ def config_(recipe: str = typer.Option(..., "--recipe", "-r", help="Recipe name 
             model: str = MODEL, set_: list[str] = SET,
             gpus: int = typer.Option(None, "--gpus", help="GPUs the run uses (default: what the recipe is sized for, else 1)."),
             sharded: bool = typer.Option(None, "--sharded/--not-sharded", help="ZeRO-3/FSDP shards weights and optimizer "
-                                         "(default: the recipe's accelerate setting).")) -> None:
+                                         "(default: the recipe's accelerate setting)."),
+            examples: int = typer.Option(None, "--examples", help="Plan for this many training examples (RLVR: "
+                                         "tasks) instead of counting --data, e.g. 134000 for the paper's SWE set.")) -> None:
     """Dry run: print the resolved config and what it implies (prompts per step, steps, checkpoints, memory
-    per GPU) without loading a model.
+    per GPU, time from the recipe's stated throughput) without loading a model.
 
     Example: swesrl train config --recipe qwen2.5-coder-7b-srl-lora-1gpu --data steps.parquet
     """
+    from swesrl.training.budget import Assumptions
     from swesrl.training.plan import plan
     from swesrl.training.recipes import RecipeError, build_config, config_yaml, load_recipe
 
     try:
         raw = load_recipe(recipe)
         config = build_config(raw, set_, model=model, data=str(data) if data else None, output_dir="(dry run)")
-    except RecipeError as e:
-        raise typer.BadParameter(str(e)) from None
+        assume = Assumptions.from_recipe(raw.get("assume"))
+    except ValueError as e:  # RecipeError names the recipe; a bad `assume:` is named here
+        raise typer.BadParameter(str(e) if isinstance(e, RecipeError) else f"recipe {recipe}: {e}") from None
     typer.echo(config_yaml(config).rstrip())
     typer.echo("---")
     gpus = gpus or int(raw.get("gpus", 1))
-    for line in plan(config, gpus, bool(raw.get("accelerate")) if sharded is None else sharded).lines():
+    for line in plan(config, gpus, bool(raw.get("accelerate")) if sharded is None else sharded, assume, examples).lines():
         typer.echo(line)
 
 
