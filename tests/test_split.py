@@ -134,6 +134,18 @@ def test_write_and_read_back(tmp_path, suffix):
     assert not (tmp_path / f".examples{suffix}.part").exists()
 
 
+def test_jsonl_lines_are_json_dumps_of_each_example(tmp_path):
+    """The writer reuses each shared message's encoding; the bytes must be json.dumps' all the same."""
+    runs = [run(traj_id="run-1", observation="sortie {i}: café ✓ \"quoted\"\n\ttab"), run(traj_id="run-2")]
+    examples = list(split_all(runs))
+    out = tmp_path / "examples.jsonl"
+    write_examples(iter(examples), out)
+    again = tmp_path / "again.jsonl"
+    write_examples(read_examples(out), again)  # read back: no message shared between examples
+    expected = "".join(json.dumps(ex.to_dict(), ensure_ascii=False) + "\n" for ex in examples).encode()
+    assert out.read_bytes() == expected == again.read_bytes()
+
+
 def test_parquet_messages_are_structs_that_datasets_opens(tmp_path):
     from datasets import load_dataset
 

@@ -249,11 +249,31 @@ def write_examples(examples: Iterable[StepExample], out: str | Path) -> int:
 
 
 def _write_jsonl(examples: Iterable[StepExample], path: Path) -> int:
-    n = 0
+    """Each line is ``json.dumps(ex.to_dict(), ensure_ascii=False)`` in UTF-8, byte for byte.
+
+    A run's system prompt, issue and turns show in many prompts as the same message objects, so each
+    message is encoded (to JSON, then UTF-8) once and its bytes reused: encoding was most of a
+    split's time. The cache holds the current run's messages only.
+    """
     encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per row as json.dumps makes
-    with path.open("w", encoding="utf-8") as f:
+    encoded: dict[int, tuple[Message, bytes]] = {}  # id(message) -> (message, its JSON); the message kept alive
+    run = None
+    n = 0
+    with path.open("wb") as f:
         for ex in examples:
-            f.write(encode(ex.to_dict()) + "\n")
+            if ex.trajectory_id != run:
+                run = ex.trajectory_id
+                encoded.clear()
+            parts = []
+            for m in ex.messages:
+                hit = encoded.get(id(m))
+                if hit is None or hit[0] is not m:
+                    hit = encoded[id(m)] = (m, encode(m).encode())
+                parts.append(hit[1])
+            head = encode({"id": ex.id, "trajectory_id": ex.trajectory_id, "instance_id": ex.instance_id, "step_index": ex.step_index})
+            tail = encode({"target": ex.target, "thought": ex.thought, "action_kind": ex.action_kind,
+                           "prompt_tokens": ex.prompt_tokens, "source_format": ex.source_format})
+            f.write(b"".join((head[:-1].encode(), b', "messages": [', b", ".join(parts), b"], ", tail[1:].encode(), b"\n")))
             n += 1
     return n
 
