@@ -12,8 +12,11 @@ Both swesrl writers (JSONL, Parquet) are reported against the floor. Peak RSS is
 high-water mark (VmHWM): getrusage's ru_maxrss of a child started by vfork+exec is floored at the
 parent's peak, which would hide a lean child behind its parent.
 
-    python bench/split.py                # 1k and 5k runs
-    python bench/split.py --runs 1000    # one size only
+Every child runs ``--repeat`` times, all kinds interleaved round-robin so load on a shared machine
+hits them alike; the table shows medians.
+
+    python bench/split.py                # 1k and 5k runs, 3 repeats
+    python bench/split.py --runs 1000 --repeat 5
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,6 +166,14 @@ def measure(kind: str, *args: str) -> dict:
     return r
 
 
+def median_of(runs: list[dict]) -> dict:
+    """The first run's counts with the median wall, CPU and peak RSS of all runs."""
+    keys = ("wall_s", "cpu_s", "peak_rss_mb")
+    r = runs[0] | {k: round(statistics.median(x[k] for x in runs), 2) for k in keys}
+    r["steps_per_s"] = round(r["steps"] / r["wall_s"])
+    return r
+
+
 def same_bytes(a: Path, b: Path) -> bool:
     import hashlib
 
@@ -178,6 +190,7 @@ def same_bytes(a: Path, b: Path) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, nargs="*", default=[1000, 5000])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each child; medians are shown")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -192,17 +205,22 @@ def main() -> None:
             t0 = time.perf_counter()
             _, steps = build_corpus(corpus, runs)
             mb = corpus.stat().st_size / 1e6
-            print(f"\n## {runs} runs, {steps} steps, corpus {mb:.0f} MB (built in {time.perf_counter() - t0:.1f} s)")
+            print(f"\n## {runs} runs, {steps} steps, corpus {mb:.0f} MB (built in {time.perf_counter() - t0:.1f} s); medians of {a.repeat}")
             outs = {k: Path(tmp) / f"{k}-{runs}.{ext}" for k, ext in (("floor", "jsonl"), ("jsonl", "jsonl"), ("parquet", "parquet"))}
-            results = {
-                "read + json.loads (baseline)": measure("baseline", str(corpus)),
-                "read_trajectories": measure("read", str(corpus)),
-                "floor: minimal splitter -> JSONL": measure("floor", str(corpus), str(outs["floor"])),
-                "split -> JSONL": measure("split", str(corpus), str(outs["jsonl"])),
-                "split -> Parquet": measure("split", str(corpus), str(outs["parquet"])),
+            children = {
+                "read + json.loads (baseline)": ("baseline", str(corpus)),
+                "read_trajectories": ("read", str(corpus)),
+                "floor: minimal splitter -> JSONL": ("floor", str(corpus), str(outs["floor"])),
+                "split -> JSONL": ("split", str(corpus), str(outs["jsonl"])),
+                "split -> Parquet": ("split", str(corpus), str(outs["parquet"])),
             }
+            runs_of: dict[str, list[dict]] = {name: [] for name in children}
+            for _ in range(a.repeat):
+                for name, args in children.items():
+                    runs_of[name].append(measure(*args))
+            results = {name: median_of(rs) for name, rs in runs_of.items()}
             for name, r in results.items():
-                print(f"{name:34s} {r['wall_s']:7.2f} s  {r['steps_per_s']:>8d} steps/s  peak RSS {r['peak_rss_mb']:7.1f} MB  cpu {r['cpu_s']:.1f} s")
+                print(f"{name:34s} {r['wall_s']:7.2f} s  {r['steps_per_s']:>8d} steps/s  peak RSS {r['peak_rss_mb']:7.1f} MB  cpu {r['cpu_s']:.2f} s")
             floor = results["floor: minimal splitter -> JSONL"]
             print(f"JSONL output identical to the floor's: {same_bytes(outs['floor'], outs['jsonl'])}")
             for name in ("split -> JSONL", "split -> Parquet"):
