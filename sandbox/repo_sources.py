@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -87,6 +88,31 @@ def prepare_repo(src: RepoSource, dest: Path) -> str:
         _git(["commit", "--quiet", "--no-verify", "-m", "swesrl task patch"], dest, "committing the task patch")
     _git(["tag", BASE_TAG], dest, "tagging the base commit")
     return _git(["rev-parse", "HEAD"], dest, "reading the base commit").strip()
+
+
+def working_tree_changes(repo: Path) -> str:
+    """A git repository's uncommitted changes (edits, deletions, new files git does not ignore) as a
+    binary diff against HEAD: what a folder holds on disk beyond its last commit ('' when clean).
+
+    Staged through a copy of the repository's index, so the user's own index is left untouched.
+    """
+    where = f"the working tree of {repo}"
+    git_dir = Path(_git(["rev-parse", "--absolute-git-dir"], repo, f"finding the git folder of {repo}").strip())
+    with tempfile.TemporaryDirectory(prefix="swesrl-index-") as tmp:
+        index = Path(tmp) / "index"
+        if (git_dir / "index").is_file():  # its stat cache spares re-hashing unchanged files
+            shutil.copyfile(git_dir / "index", index)
+        env = {**_GIT_IDENTITY, "GIT_INDEX_FILE": str(index)}
+        run_host(["git", "add", "--all", "."], f"reading {where}", cwd=repo, env=env)
+        tree = run_host(["git", "write-tree"], f"reading {where}", cwd=repo, env=env).strip()
+    proc = subprocess.run(["git", "diff", "--binary", "--no-color", "--no-ext-diff", "HEAD", tree],
+                          cwd=repo, capture_output=True, env={**os.environ, **_GIT_IDENTITY})
+    if proc.returncode != 0:
+        raise ImageBuildError(f"diffing {where} against HEAD failed: {proc.stderr.decode(errors='replace').strip()}")
+    try:
+        return proc.stdout.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImageBuildError(f"the uncommitted changes in {repo} hold text that is not UTF-8: commit or stash them") from None
 
 
 def _source_tree(src: RepoSource, tmp: Path) -> Path:

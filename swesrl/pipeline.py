@@ -173,16 +173,23 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
 
 def repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None,
                progress: Callable[[str], None] = log.info) -> str:
-    """An instance image of a local repository (git or plain folder) with ``packages`` installed;
-    the install command defaults to an editable pip install when the repository has build files."""
+    """An instance image of a local repository (git or plain folder) as it is on disk, with
+    ``packages`` installed; the install command defaults to an editable pip install when the
+    repository has build files. A git repository's uncommitted changes (new files too, not ignored
+    ones) are committed on top of HEAD in the image, so the agent works on what the user sees and
+    its patch applies to the working tree."""
     from swesrl.sandbox.images import (
         EnvironmentSpec,
         InstanceSpec,
         RepoSource,
         ensure_instance_image,
     )
+    from swesrl.sandbox.repo_sources import working_tree_changes
 
-    source = RepoSource(kind="git" if (repo / ".git").exists() else "dir", location=str(repo.resolve()))
+    if (repo / ".git").exists():
+        source = RepoSource(kind="git", location=str(repo.resolve()), patch=working_tree_changes(repo) or None)
+    else:
+        source = RepoSource(kind="dir", location=str(repo.resolve()))
     if install_cmd is None:
         has_build = (repo / "pyproject.toml").exists() or (repo / "setup.py").exists()
         install_cmd = ["python -m pip install --no-deps --no-build-isolation -e ."] if has_build else []

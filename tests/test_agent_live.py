@@ -38,7 +38,10 @@ def test_printable_shows_control_characters_as_codes():
 @pytest.mark.docker
 def test_live_steps_patch_file_and_apply(tmp_path):
     repo = _git_repo(tmp_path / "calc")
-    answers = [render_answer("Look at the banner first.\nThen fix.", render_xml(Bash("cat banner.txt calc.py"))),
+    (repo / "calc.py").write_text("def add(a, b):  # uncommitted\n    return a - b\n")  # the agent sees the tree on disk
+    (repo / "banner.txt").unlink()
+    (repo / "notes.txt").write_text("hello \x1b]0;pwned\x07\x1b[2J world\n")  # a new file, not yet added
+    answers = [render_answer("Look at the banner first.\nThen fix.", render_xml(Bash("cat notes.txt calc.py; ls"))),
                render_answer("Fix the sign.", render_xml(StrReplace("/testbed/calc.py", "a - b", "a + b"))),
                render_answer("Done.", render_xml(Submit()))]
     out = tmp_path / "run" / "calc.jsonl"
@@ -50,13 +53,16 @@ def test_live_steps_patch_file_and_apply(tmp_path):
     text = res.output
     assert "step 1/50" in text and "step 3/50" in text and "450 tokens" in text and "$0.0" in text
     assert "Look at the banner first." in text and "Then fix." not in text  # the thought's first line
-    assert "$ cat banner.txt calc.py" in text and "return a - b" in text  # action and observation head
+    assert "as it is on disk" in text and "?? notes.txt" in text
+    assert "$ cat notes.txt calc.py; ls" in text and "# uncommitted" in text and "return a - b" in text  # action, output head
     assert "\x1b" not in text and "\\x1b[2J" in text  # escape sequences shown, not obeyed
     [record] = [json.loads(line) for line in out.read_text().splitlines()]
     assert "\x1b[2J" in record["steps"][0]["observation"]  # the trajectory keeps the raw text
     patch = out.with_suffix(".patch").read_text()
-    assert "+    return a + b" in patch
-    assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"  # --apply
+    assert "+    return a + b" in patch and "notes.txt" not in patch and "banner" not in patch
+    assert (repo / "calc.py").read_text() == "def add(a, b):  # uncommitted\n    return a + b\n"  # --apply
+    status = subprocess.run(["git", "status", "--short"], cwd=repo, capture_output=True, text=True).stdout
+    assert sorted(status.splitlines()) == [" D banner.txt", " M calc.py", "?? notes.txt"]  # the user's index untouched
 
 
 def _free_port() -> int:

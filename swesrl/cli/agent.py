@@ -55,8 +55,8 @@ def _uncommitted(repo: Path) -> str:
     """`git status --short` of a git repository ('' when clean or not git)."""
     if not (repo / ".git").exists():
         return ""
-    done = subprocess.run(["git", "-C", str(repo), "status", "--short", "--untracked-files=no"], capture_output=True, text=True)
-    return done.stdout.strip()
+    done = subprocess.run(["git", "-C", str(repo), "status", "--short"], capture_output=True, text=True)
+    return done.stdout.rstrip()
 
 
 def _apply(repo: Path, patch_file: Path) -> None:
@@ -99,7 +99,8 @@ def run(
     resolved config side by side (OUT.jsonl, OUT.patch, OUT.config.yaml).
 
     Settings as in `swesrl eval run` (-c files, these options, --set; `swesrl eval config` lists them).
-    The image holds the repository's last commit: uncommitted changes are not in it (a warning says so).
+    The image holds --repo as it is on disk: a git repository's uncommitted changes and new files (not the
+    ignored ones) are in it, so the patch applies to the working tree (stash them to work on HEAD alone).
     Exit status: 0 submitted, 1 the model server or the run failed, 4 a limit stopped the run.
 
     Example: swesrl agent run --repo ./myproject --issue issue.md --model openai:gpt-4o-mini
@@ -133,9 +134,9 @@ def run(
         problem = Path(issue).read_text(encoding="utf-8") if Path(issue).is_file() else issue
         name, ids["repo"] = repo.resolve().name, str(repo.resolve())
         dirty = _uncommitted(repo)
-        if dirty:
-            err.print(f"[yellow]warning:[/] {repo} has uncommitted changes; the agent works on the last commit without them "
-                      f"(commit or stash them first):\n{dirty}", highlight=False)
+        if dirty and not quiet:
+            err.print(f"the agent works on {repo} as it is on disk, uncommitted changes included:\n{terminal_safe(dirty)}",
+                      markup=False, highlight=False)
         check_sandbox("docker")
         image = repo_image(repo, packages or [], install_cmd, progress)
     else:
