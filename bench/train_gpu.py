@@ -8,7 +8,10 @@ bookkeeping. Reported per trainer, after a warm-up step: step time, tokens/s (pr
 tokens of the generation batches), peak GPU memory; then the ratios SRL / TRL. Generation is
 transformers' unless vLLM is installed, then colocated vLLM is measured as well.
 
-Usage: python bench/train_gpu.py [--steps 5] [--out runs/gpu-check]
+Writes ``train_gpu.json`` and ``train_gpu.md`` (a table to paste into BENCHMARKS.md) into ``--out``; the
+model, data and trainer folders go to ``--work`` (default: ``--out``).
+
+Usage: python bench/train_gpu.py [--steps 5] [--out runs/gpu-check] [--work DIR]
        python bench/train_gpu.py --dry-run      # the same code on CPU with the tiny model, in seconds
 """
 
@@ -148,10 +151,29 @@ def ratios(srl: dict, trl: dict) -> dict:
     return out
 
 
+def markdown(report: dict) -> str:
+    """The report as a BENCHMARKS.md section: one row per trainer and backend, then the ratios."""
+    head = (f"`python bench/train_gpu.py` on {report['device']} (torch {report['torch']}, transformers "
+            f"{report['transformers']}, trl {report['trl']}): {report['steps']} optimizer steps per trainer (the first "
+            f"is warm-up), {report['examples']} step examples, "
+            + ("the tiny model (dry run on CPU: nothing measured)" if report["device"] == "cpu"
+               else "a random Qwen2.5-0.5B-shaped model") + ".")
+    rows = ["| generation | trainer | step (s) | tokens/s | peak memory (GB) | real-token share |", "|---|---|---|---|---|---|"]
+    for run in report["runs"]:
+        for kind in ("srl", "trl"):
+            r = run[kind]
+            mem = f"{r['peak_memory_gb']:.1f}" if r["peak_memory_gb"] else "-"
+            share = f"{r['real_share']:.2f} (TRL's width: {r['real_share_padded']:.2f})" if "real_share" in r else "-"
+            rows.append(f"| {run['generation']} | {kind.upper()} | {r['step_s']:.2f} | {r['tokens_per_s']:.0f} | {mem} | {share} |")
+    ratios = [f"{run['generation']}: " + ", ".join(f"{k} {v:.2f}" for k, v in run["ratios"].items()) for run in report["runs"]]
+    return "\n".join([head, "", *rows, "", "SRL / TRL, same run: " + "; ".join(ratios), ""])
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=5, help="Optimizer steps per trainer (the first is warm-up).")
-    parser.add_argument("--out", type=Path, default=Path("runs/gpu-check"))
+    parser.add_argument("--out", type=Path, default=Path("runs/gpu-check"), help="Where the report goes.")
+    parser.add_argument("--work", type=Path, default=None, help="Model, data and trainer folders (default: --out).")
     parser.add_argument("--examples", type=int, default=64, help="Step examples to train on.")
     parser.add_argument("--dry-run", action="store_true", help="CPU, tiny model, 2 steps: checks the script, measures nothing.")
     args = parser.parse_args(argv)
@@ -160,14 +182,20 @@ def main(argv: list[str] | None = None) -> dict:
     steps = 2 if args.dry_run else args.steps
     if args.dry_run:
         torch.set_num_threads(1)  # a tiny model: syncing threads costs more than its matrix products
-    args.out.mkdir(parents=True, exist_ok=True)
-    model_path = make_model(args.out / ("tiny" if args.dry_run else "qwen2.5-0.5b-random"), args.dry_run)
-    data = step_examples(args.out, 8 if args.dry_run else args.examples, model_path, 768 if args.dry_run else 4096)
+    work = args.work or args.out
+    for folder in (args.out, work):
+        folder.mkdir(parents=True, exist_ok=True)
+    model_path = make_model(work / ("tiny" if args.dry_run else "qwen2.5-0.5b-random"), args.dry_run)
+    data = step_examples(work, 8 if args.dry_run else args.examples, model_path, 768 if args.dry_run else 4096)
     backends = ["transformers"] + (["vllm"] if not args.dry_run and importlib.util.find_spec("vllm") else [])
+    import transformers
+    import trl
+
     report = {"device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-              "torch": torch.__version__, "steps": steps, "examples": len(data), "runs": []}
+              "torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
+              "steps": steps, "examples": len(data), "runs": []}
     for backend in backends:
-        conf = settings(args.dry_run, args.out, backend == "vllm")
+        conf = settings(args.dry_run, work, backend == "vllm")
         pair = {kind: run_one(f"{kind}-{backend}", model_path, data, conf, steps) for kind in ("srl", "trl")}
         report["runs"].append({"generation": backend, **pair, "ratios": ratios(pair["srl"], pair["trl"])})
         for kind in ("srl", "trl"):
@@ -176,7 +204,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{backend:<12} {kind}: step {r['step_s']:.2f} s, {r['tokens_per_s']:.0f} tokens/s, peak {mem}")
         print(f"{backend:<12} SRL/TRL: " + ", ".join(f"{k} {v:.2f}" for k, v in report["runs"][-1]["ratios"].items()))
     (args.out / "train_gpu.json").write_text(json.dumps(report, indent=1))
-    print(f"wrote {args.out / 'train_gpu.json'}")
+    (args.out / "train_gpu.md").write_text(markdown(report))
+    print(f"wrote {args.out / 'train_gpu.json'} and train_gpu.md")
     return report
 
 

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# The GPU check (under 8 minutes on one GPU): the gpu-marked tests, then bench/train_gpu.py
-# (SRL training steps against plain TRL GRPO on a random Qwen2.5-0.5B-shaped model, as ratios).
+# The GPU check, one prepared script (about 3-5 minutes on one H200, 10 at most, offline): the gpu-marked tests,
+# then bench/train_gpu.py (SRL training steps against plain TRL GRPO on a random Qwen2.5-0.5B-shaped model, as
+# ratios). Figures: $OUT/gpu-check.md, to paste into BENCHMARKS.md (with train_gpu.json and gpu-check.log beside).
 #
-#   bash scripts/gpu-check.sh                  # on a CUDA machine; results in $OUT (default runs/gpu-check)
-#   bash scripts/gpu-check.sh --dry-run        # on CPU: the same script path with the tiny model, no timing claims
-#   bash scripts/gpu-check.sh --prepare-wheels [PKG...]  # here, before carrying the tree to an offline GPU machine
+#   bash scripts/gpu-check.sh --prepare-wheels [PKG...]  # on a networked machine first: .carry/wheels (~20 MB)
+#   bash scripts/gpu-check.sh                  # on the CUDA machine, with .carry carried; OUT defaults to runs/gpu-check
+#   bash scripts/gpu-check.sh --dry-run        # on CPU: the same path with the tiny model, no timing claims
 #
-# An offline GPU machine may lack packages (trl, datasets, ...): --prepare-wheels downloads the versions
-# installed here, for Python 3.12, into .carry/wheels (git-ignored; carry it with the tree: ~6 MB for the
-# default list), and the check installs from there, offline, whichever of them the machine lacks. trl and
-# datasets also import pandas and pyarrow: name them too if the machine lacks them (pyarrow's wheel is 55 MB).
+# An offline GPU machine may lack packages or hold other versions: --prepare-wheels downloads the versions
+# installed here (trl, datasets, transformers, peft, accelerate and the pins datasets needs; PKG... adds more),
+# for Python 3.12, into .carry/wheels (git-ignored). The check installs each carried wheel whose package is
+# missing there or at another version into a scratch folder put first on PYTHONPATH (nothing of the machine's
+# own install changes), then lists any requirement of the carried packages that the machine still does not
+# meet (e.g. datasets needs pyarrow>=24: pyarrow's wheel alone is 55 MB, too big to carry with the rest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 OUT=${OUT:-runs/gpu-check}
+if [[ -z "${WORK:-}" ]]; then WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT; fi
 WHEELS=.carry/wheels
-CARRIED=(trl datasets dill multiprocess xxhash rapidfuzz unidiff typer rich shellingham pyyaml)
+CARRIED=(trl datasets transformers peft accelerate dill multiprocess fsspec)
 
 if [[ "${1:-}" == "--prepare-wheels" ]]; then
   shift
-  [[ $# -gt 0 ]] && CARRIED=("$@")
+  CARRIED+=("$@")
   mkdir -p "$WHEELS"
   specs=$("$PY" - "${CARRIED[@]}" <<'PYEOF'
 import importlib.metadata as m, sys
@@ -27,49 +31,97 @@ print(" ".join(f"{n}=={m.version(n)}" for n in sys.argv[1:]))
 PYEOF
 )
   # shellcheck disable=SC2086
-  "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 \
-    --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 --platform any -d "$WHEELS" $specs
+  "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+    --platform any -d "$WHEELS" $specs
   du -sh "$WHEELS"
   exit 0
 fi
+mode=${1:-}
+if [[ -n "$mode" && "$mode" != "--dry-run" ]]; then
+  echo "usage: bash scripts/gpu-check.sh [--dry-run | --prepare-wheels [PKG...]]" >&2
+  exit 2
+fi
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu-check.log") 2>&1
 
 if compgen -G "$WHEELS/*.whl" >/dev/null; then
-  missing=$("$PY" - "$WHEELS" <<'PYEOF'
+  mapfile -t install < <("$PY" - "$WHEELS" <<'PYEOF'
 import importlib.metadata as m, pathlib, sys
 for wheel in sorted(pathlib.Path(sys.argv[1]).glob("*.whl")):
-    name = wheel.name.split("-")[0]
+    name, version = wheel.name.split("-")[:2]
     try:
-        m.version(name)
+        have = m.version(name)
     except m.PackageNotFoundError:
+        have = None
+    if have != version:
         print(wheel)
 PYEOF
 )
-  if [[ -n "$missing" ]]; then
-    echo "[gpu-check] installing carried wheels: $(echo "$missing" | xargs -n1 basename | tr '\n' ' ')"
-    # shellcheck disable=SC2086
-    "$PY" -m pip install -q --no-index --no-deps $missing
+  if (( ${#install[@]} )); then
+    echo "[gpu-check] installing carried wheels (missing here or another version): $(printf '%s ' "${install[@]##*/}")"
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check --target "$WORK/site" "${install[@]}"
+    export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
   fi
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-"$PY" - <<'PYEOF'
-import importlib.util, sys
-missing = [m for m in ("torch", "transformers", "accelerate", "peft", "trl", "datasets", "pandas", "pyarrow", "yaml")
-           if importlib.util.find_spec(m) is None]
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+"$PY" - "${CARRIED[@]}" <<'PYEOF'
+import importlib.metadata as m, importlib.util, sys
+from packaging.requirements import Requirement
+
+missing = [n for n in ("torch", "transformers", "accelerate", "peft", "trl", "datasets", "pandas", "pyarrow", "yaml")
+           if importlib.util.find_spec(n) is None]
 if missing:
     sys.exit(f"[gpu-check] missing: {', '.join(missing)}: bash scripts/gpu-check.sh --prepare-wheels on a networked "
-             "machine (name these packages), then carry .carry/wheels")
+             "machine (naming these packages), then carry .carry")
+unmet = []
+carried = []
+for name in sys.argv[1:]:
+    try:
+        dist = m.distribution(name)
+    except m.PackageNotFoundError:
+        unmet.append(f"{name}: not installed")
+        continue
+    carried.append(name)
+    for text in dist.requires or []:
+        req = Requirement(text)
+        if req.marker and not req.marker.evaluate({"extra": ""}):
+            continue
+        try:
+            have = m.version(req.name)
+        except m.PackageNotFoundError:
+            have = None
+        if have is None or not req.specifier.contains(have, prereleases=True):
+            unmet.append(f"{name} {m.version(name)} needs {req}, found {have or 'none'}")
+for line in unmet:  # reported, not fatal: an import that really breaks fails below with its own message
+    print(f"[gpu-check] requirement not met here: {line}")
+print("[gpu-check] versions: " + ", ".join(f"{n} {m.version(n)}" for n in ("torch", *carried)))
 PYEOF
 
 # only the files that hold gpu tests: collecting the rest would import Docker's and SWE-bench's clients
 mapfile -t gpu_tests < <(grep -l "pytest.mark.gpu" tests/test_*.py)
-
-if [[ "${1:-}" == "--dry-run" ]]; then
-  "$PY" -m pytest -m gpu -q -p no:cacheprovider --collect-only "${gpu_tests[@]}" >/dev/null
-  "$PY" bench/train_gpu.py --dry-run --out "$OUT"
-  exit 0
+tests_status=0
+if [[ "$mode" == "--dry-run" ]]; then
+  summary=$("$PY" -m pytest -m gpu -q -p no:cacheprovider --collect-only "${gpu_tests[@]}" | tail -1)
+  summary="dry run, collected only: $summary"
+  "$PY" bench/train_gpu.py --dry-run --out "$OUT" --work "$WORK"
+else
+  "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: use --dry-run'; print('[gpu-check]', torch.cuda.get_device_name(), 'torch', torch.__version__)"
+  echo "[gpu-check] gpu-marked tests"
+  set +e
+  timeout 200 "$PY" -m pytest -m gpu -q -p no:cacheprovider --basetemp "$WORK/pytest" "${gpu_tests[@]}" | tee "$WORK/tests.log"
+  tests_status=${PIPESTATUS[0]}
+  set -e
+  summary="$(tail -1 "$WORK/tests.log") (exit $tests_status)"
+  echo "[gpu-check] bench/train_gpu.py"
+  timeout 300 "$PY" bench/train_gpu.py --out "$OUT" --work "$WORK"
 fi
-"$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: use --dry-run'; print('[gpu-check]', torch.cuda.get_device_name(), 'torch', torch.__version__)"
-echo "[gpu-check] gpu-marked tests"
-timeout 240 "$PY" -m pytest -m gpu -q -p no:cacheprovider "${gpu_tests[@]}"
-echo "[gpu-check] bench/train_gpu.py"
-timeout 300 "$PY" bench/train_gpu.py --out "$OUT"
+{
+  echo "### GPU check, $(date -u +%F)"
+  echo
+  echo "\`bash scripts/gpu-check.sh${mode:+ $mode}\`: gpu-marked tests: $summary."
+  echo
+  cat "$OUT/train_gpu.md"
+} > "$OUT/gpu-check.md"
+echo "[gpu-check] wrote $OUT/gpu-check.md"
+exit "$tests_status"

@@ -29,3 +29,8 @@ def test_gpu_check_dry_run_trains_srl_and_trl_and_reports_ratios(tmp_path):
     assert 0 < run["srl"]["real_share_padded"] <= run["srl"]["real_share"] <= 1  # what the cuts kept of TRL's width
     assert set(run["ratios"]) == {"step_time_srl_over_trl", "tokens_per_s_srl_over_trl"}
     assert "SRL/TRL: step_time_srl_over_trl" in proc.stdout
+    pasted = (tmp_path / "out" / "gpu-check.md").read_text()  # what goes into BENCHMARKS.md
+    assert "gpu-marked tests: dry run, collected only:" in pasted and "| transformers | SRL |" in pasted
+    assert "SRL / TRL, same run: transformers: step_time_srl_over_trl" in pasted
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gpu-check.log", "gpu-check.md", "train_gpu.json",
+                                                                   "train_gpu.md"]  # models and runs stay in WORK

@@ -99,3 +99,29 @@ def test_a_folder_without_weights_is_named(tmp_path):
     (tmp_path / "checkpoint-3" / "pytorch_model_fsdp_0").mkdir()
     result = CliRunner().invoke(app, ["model", "export", str(tmp_path / "checkpoint-3"), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2 and "accelerate merge-weights" in " ".join(result.output.split())
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_a_lora_run_validates_and_exports_a_loadable_folder(tmp_path):
+    """The 1-GPU path end to end on CUDA (bf16, gradient checkpointing, LoRA): validation at each checkpoint
+    through transformers' generate, best_checkpoint, then `model export --merge` of the best."""
+    import json
+
+    from swesrl.training.tiny_model import init_tiny_model
+    from swesrl.training.validation import BEST_FILE, VALIDATION_FILE
+
+    steps = write_step_examples(tmp_path / "steps.jsonl", 16)
+    val = write_step_examples(tmp_path / "val.jsonl", 4)
+    model = init_tiny_model(tmp_path / "m", corpus=[steps], preset="qwen2.5-0.5b")
+    run = tmp_path / "run"
+    swesrl("train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--val-data", str(val), "--model", str(model),
+           "-o", str(run), *FAST, "--set", "max_steps=2", "--set", "use_cpu=false", "--set", "bf16=true",
+           "--set", "gradient_checkpointing=true", "--set", "use_peft=true", "--set", "max_completion_length=32",
+           "--set", "val_max_new_tokens=32", "--set", "learning_rate=1e-4")
+    assert [json.loads((run / f"checkpoint-{n}" / VALIDATION_FILE).read_text())["val_examples"] for n in (1, 2)] == [4, 4]
+    best = Path((run / BEST_FILE).read_text().strip())
+    swesrl("model", "export", str(best), "-o", str(tmp_path / "model"), "--merge")
+    from transformers import AutoModelForCausalLM
+
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "model", dtype=torch.bfloat16)
+    assert loaded.config.hidden_size == 896 and not (tmp_path / "model" / "adapter_config.json").exists()
