@@ -4,6 +4,7 @@ unless allowed (then recorded); a finished run is left alone; a fresh run never 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -48,6 +49,15 @@ def test_resume_reads_the_saved_config_and_refuses_changes_by_name(tmp_path):
 
     done = swesrl("-o", str(run), "--resume", "auto")  # nothing else: the config comes from the run
     assert done.exit_code == 0 and "finished at step 2: nothing to do" in done.output, done.output
+
+    # interrupted after checkpoint-1, as a killed run is left (no finished.json, no later checkpoint): the same
+    # command alone continues it from the saved config
+    (run / "finished.json").unlink()
+    shutil.rmtree(run / "checkpoint-2")
+    resumed = swesrl("-o", str(run), "--resume", "auto")
+    assert resumed.exit_code == 0 and "done: 2 steps" in resumed.output, resumed.output
+    assert (run / "checkpoint-2" / "trainer_state.json").is_file() and not (run / "config_changes.jsonl").exists()
+    assert [m["step"] for m in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())] == [1, 2]
 
     before = yaml.safe_load((run / "config.yaml").read_text())
     changed = swesrl("-o", str(run), "--resume", "auto", "--set", "learning_rate=0.5", "--set", "num_generations=2")
