@@ -3,7 +3,9 @@
 For fast tests and the loop benchmark only. It does run what it is told, on this machine, with no
 isolation (no container, no network or memory limits): never point a model you do not trust at it.
 The agent commands always use the Docker sandbox. Paths are host paths; relative ones are taken
-from the copy's root, which is also ``workdir``.
+from the copy's root, which is also ``workdir``. Absolute paths are not mapped into the root on
+purpose: commands run on the host unconfined, and file reads and writes must name the same files as
+commands do (the reranker writes /tmp/x.py and runs `python /tmp/x.py`).
 """
 
 from __future__ import annotations

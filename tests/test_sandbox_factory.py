@@ -37,6 +37,18 @@ def test_local_sandbox_applies_a_patch_and_diffs_it(src):
     assert (src / "calc.py").read_text().endswith("a - b\n")  # the source folder is never touched
 
 
+
+def test_local_sandbox_files_and_commands_see_the_same_paths(src, tmp_path):
+    """The seam's contract: a file written by path is the file a command names by that path, absolute
+    or relative (on the local sandbox, commands run on the host, so absolute paths are host paths)."""
+    elsewhere = tmp_path / "scratch" / "script.py"
+    with open_sandbox("local", str(src)) as sb:
+        sb.write_file(str(elsewhere), "print('hi')\n")
+        assert sb.exec(f"python {elsewhere}", 30).output == "hi\n"
+        sb.write_file("pkg/new.py", "x = 1\n")
+        assert sb.exec("cat pkg/new.py", 30).output == "x = 1\n" and sb.read_file(f"{sb.workdir}/pkg/new.py") == "x = 1\n"
+        assert "+x = 1" in sb.diff() and "script.py" not in sb.diff()
+
 def test_unknown_kinds_are_named_and_new_kinds_register(src):
     with pytest.raises(SwesrlError, match="unknown sandbox kind 'vm'.*docker, local"):
         open_sandbox("vm", "image")
