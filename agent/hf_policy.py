@@ -47,7 +47,7 @@ class HFPolicy:
             if n_prompt >= self.context_window:
                 raise PolicyError(
                     f"{self.name}: prompt of {n_prompt} tokens does not fit the model's context of {self.context_window}"
-                    " (lower agent.context.max_prompt_tokens)"
+                    " (lower agent.context.prompt_budget_tokens)"
                 )
             max_new = min(max_new, self.context_window - n_prompt)
         sample = self.sampling.temperature > 0

@@ -72,9 +72,14 @@ def _fields(cls: type) -> dict[str, dataclasses.Field]:
 
 
 def _unknown(key: str, cls: type, where: str) -> SettingsError:
+    """The error for a key ``cls`` does not have: a renamed field's new name (``metadata={"renamed_from": OLD}``),
+    else the close names, else all of them."""
     names = list(_fields(cls))
-    close = difflib.get_close_matches(key.rpartition(".")[2], names, n=3)
-    hint = f" (did you mean {', '.join(close)}?)" if close else f" (fields: {', '.join(names)})"
+    leaf = key.rpartition(".")[2]
+    renamed = [f.name for f in _fields(cls).values() if f.metadata.get("renamed_from") == leaf]
+    close = difflib.get_close_matches(leaf, names, n=3)
+    hint = (f" (renamed: it is {renamed[0]} now)" if renamed else f" (did you mean {', '.join(close)}?)" if close
+            else f" (fields: {', '.join(names)})")
     return SettingsError(f"{where}: no setting {key!r}{hint}")
 
 

@@ -39,7 +39,7 @@ def invoke(*args: str):
 
 def test_split_targets_are_expert_actions_and_prompts_hold_issue_and_previous_k(tmp_path, files, runs):
     out = tmp_path / "steps.jsonl"
-    r = invoke("split", *files, "-o", str(out), "--context-steps", "2", "--max-prompt-tokens", "1000000")
+    r = invoke("split", *files, "-o", str(out), "--context-steps", "2", "--prompt-budget-tokens", "1000000")
     assert r.exit_code == 0, r.output
     examples = list(read_examples(out))
     assert f"wrote {len(examples)} examples" in r.output and "errors 0" in r.output
@@ -159,7 +159,7 @@ def test_bad_options_are_refused(tmp_path, files):
 
 def test_split_prints_and_writes_the_split_report(tmp_path, traj_data):
     out = tmp_path / "steps.jsonl"
-    r = invoke("split", str(traj_data), "-o", str(out), "--max-prompt-tokens", "3000")
+    r = invoke("split", str(traj_data), "-o", str(out), "--prompt-budget-tokens", "3000")
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "steps.jsonl.report.json").read_text())
     assert report["examples"] == len(list(read_examples(out))) and report["answer_not_exact"] == 0

@@ -92,6 +92,12 @@ def test_dry_run_prints_the_config_and_its_numbers_without_a_model(tmp_path):
     assert "peak per GPU" in result.output
     assert "training 7,000 tokens/s, generation 5,000 tokens/s" in result.output  # the recipe's stated assumptions
     assert "30 epochs = 300 steps ~ " in result.output and "this run: 100 steps + 10 validations ~ " in result.output
+    # without max_prompt_tokens nothing bounds a GRPO prompt: no estimate, and the plan says why
+    unbounded = CliRunner().invoke(app, ["train", "config", "--recipe", "qwen2.5-coder-7b-srl-lora-1gpu", "--data", str(steps),
+                                         "--set", "max_prompt_tokens=null"])
+    assert unbounded.exit_code == 0, unbounded.output
+    assert "not estimated: prompts have no length bound (set max_prompt_tokens)" in unbounded.output
+    assert "peak per GPU" not in unbounded.output
 
 
 @pytest.mark.parametrize("name", GPU_RECIPES)

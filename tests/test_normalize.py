@@ -18,6 +18,7 @@ from swesrl.trajectories import (
     View,
     render_xml,
 )
+from swesrl.trajectories.context import ContextConfig
 from swesrl.trajectories.normalize import normalize
 from swesrl.trajectories.readers import read_trajectories
 from swesrl.trajectories.split import SplitConfig, SplitStats, split, split_all
@@ -154,10 +155,10 @@ def test_openhands_targets_context_and_observations_use_the_task_workdir(traj_da
     traj = next(read_trajectories(traj_data / "openhands-fncall" / "django__django-11179.json"))
     root = traj.metadata["workdir"]
     assert root == "/workspace/django__django__3.0"
-    examples = list(split(traj, SplitConfig(context_steps=None, max_prompt_tokens=10**7)))
+    examples = list(split(traj, SplitConfig(context=ContextConfig(context_steps=None, prompt_budget_tokens=10**7))))
     text = json.dumps([e.to_dict() for e in examples])
     assert root not in text and "/testbed/django/" in text
-    kept = list(split(traj, SplitConfig(context_steps=None, max_prompt_tokens=10**7, workdir=None)))
+    kept = list(split(traj, SplitConfig(context=ContextConfig(context_steps=None, prompt_budget_tokens=10**7), workdir=None)))
     assert root in json.dumps([e.to_dict() for e in kept])
 
 
@@ -203,7 +204,7 @@ def test_turns_that_are_no_targets_still_show_in_later_prompts():
         Step("hmm, done?", None, "Please continue working on the task.", action_error="no action"),
         Step("fix", StrReplace("/testbed/a.py", "x", "y"), "edited"),
     ])
-    (ex,) = split(traj, SplitConfig(context_steps=None))
+    (ex,) = split(traj, SplitConfig(context=ContextConfig(context_steps=None)))
     assert [m["content"] for m in ex.messages if m["role"] == "assistant"] == [
         "\n".join(render_xml(c) for c in calls), "hmm, done?"]
     assert "Please continue" in ex.messages[-1]["content"]
@@ -233,7 +234,7 @@ def test_a_multi_agent_log_is_split_per_sub_agent_without_later_outputs():
     assert targets(programmer)[:2] == [View("/testbed/astropy/table/pformat.py", (1, 5)),
                                        StrReplace("/testbed/astropy/table/pformat.py", "    shown = cols[:-1]", "    shown = cols")]
     assert reasons(reproducer) == reasons(programmer) == ["tool:succeed"]
-    examples = list(split_all(runs, SplitConfig(context_steps=None)))
+    examples = list(split_all(runs, SplitConfig(context=ContextConfig(context_steps=None))))
     assert {e.trajectory_id.split("#")[1] for e in examples} == {"Reproducer", "Programmer"}
     for e in examples:
         prompt = json.dumps(e.messages)

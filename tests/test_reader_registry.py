@@ -111,3 +111,34 @@ def test_installed_plugin_is_found_through_its_entry_point(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["runs_per_format"] == {"toylog": 2}
     assert "trajectory reader plugin 'broken'" in done.stderr and "not loaded" in done.stderr
+
+
+def test_format_option_reads_a_user_format_that_a_built_in_one_also_claims(toylog, tmp_path):
+    """Every `traj` command takes the same --format: a registry name; a bad one is a usage error with close names."""
+    from dataclasses import replace
+
+    from swesrl.trajectories.readers import swesrl_format, write_trajectories
+
+    saved = tmp_path / "saved.jsonl"  # swesrl's own format: the built-in reader claims these records
+    write_trajectories(read_trajectories(toylog), saved)
+    register_reader("audited", swesrl_format.sniff,
+                    lambda obj, where: replace(swesrl_format.parse(obj, where), source_format="audited"))
+    try:
+        runner = CliRunner()
+        sniffed = runner.invoke(app, ["traj", "stats", str(saved), "--json"])
+        forced = runner.invoke(app, ["traj", "stats", str(saved), "--json", "--format", "audited"])
+        assert json.loads(sniffed.stdout)["runs_per_format"] == {"toylog": 2}
+        assert json.loads(forced.stdout)["runs_per_format"] == {"audited": 2}
+        out = tmp_path / "steps.jsonl"
+        split = runner.invoke(app, ["traj", "split", str(saved), "-o", str(out), "--format", "audited"])
+        assert split.exit_code == 0 and "audited: 2 runs" in split.output
+        converted = tmp_path / "again.jsonl"
+        assert runner.invoke(app, ["traj", "convert", str(saved), "-o", str(converted), "--format", "audited"]).exit_code == 0
+        assert {t.source_format for t in read_trajectories(converted)} == {"audited"}
+        for command in (["stats", str(saved)], ["split", str(saved), "-o", str(out)], ["convert", str(saved), "-o", str(converted)],
+                        ["inspect", str(saved)]):
+            bad = runner.invoke(app, ["traj", *command, "--format", "audit"], env={"COLUMNS": "300"})
+            assert bad.exit_code == 2, command
+            assert "unknown format 'audit' (did you mean audited?)" in " ".join(bad.output.split()), command
+    finally:
+        unregister_reader("audited")

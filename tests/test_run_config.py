@@ -38,6 +38,8 @@ def test_the_saved_config_loads_back_identical(tmp_path):
     (["agent=3"], "agent is a group"),
     (["step_limit"], "write key=value"),
     (["mode=chat"], "mode must be one of agent, oracle, pipeline"),
+    # the prompt builder's budget has its own name; training's max_prompt_tokens is the data filter
+    (["agent.context.max_prompt_tokens=4000"], "no setting 'agent.context.max_prompt_tokens' (renamed: it is prompt_budget_tokens now)"),
 ])
 def test_bad_overrides_name_the_key(overrides, message):
     with pytest.raises(SettingsError, match=re.escape(message)):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from swesrl.trajectories import Bash, Step, StrReplace, Submit, Trajectory, View, render_xml
-from swesrl.trajectories.context import template
+from swesrl.trajectories.context import ContextConfig, template
 from swesrl.trajectories.split import (
     SplitConfig,
     SplitStats,
@@ -35,7 +35,7 @@ def assistant_turns(ex: StepExample) -> list[str]:
 
 def test_one_example_per_action_with_issue_and_previous_k_turns():
     traj = run()
-    examples = list(split(traj, SplitConfig(context_steps=2)))
+    examples = list(split(traj, SplitConfig(context=ContextConfig(context_steps=2))))
     assert [e.step_index for e in examples] == list(range(6))
     for k, ex in enumerate(examples):
         assert ex.target == render_xml(traj.steps[k].action)
@@ -52,19 +52,19 @@ def test_one_example_per_action_with_issue_and_previous_k_turns():
 
 def test_context_all_holds_every_previous_turn():
     traj = run(8)
-    last = list(split(traj, SplitConfig(context_steps=None)))[-1]
+    last = list(split(traj, SplitConfig(context=ContextConfig(context_steps=None))))[-1]
     assert assistant_turns(last) == [render_xml(s.action) for s in traj.steps[:-1]]
 
 
 def test_context_zero_is_issue_only():
-    ex = list(split(run(), SplitConfig(context_steps=0)))[3]
+    ex = list(split(run(), SplitConfig(context=ContextConfig(context_steps=0))))[3]
     assert [m["role"] for m in ex.messages] == ["system", "user"]
 
 
 def test_token_budget_drops_oldest_turns_first():
     traj = run(6, observation="observation {i} " + "x" * 2000)
-    full = list(split(traj, SplitConfig(context_steps=None, max_prompt_tokens=100_000)))[-1]
-    tight = list(split(traj, SplitConfig(context_steps=None, max_prompt_tokens=full.prompt_tokens - 100)))[-1]
+    full = list(split(traj, SplitConfig(context=ContextConfig(context_steps=None, prompt_budget_tokens=100_000))))[-1]
+    tight = list(split(traj, SplitConfig(context=ContextConfig(context_steps=None, prompt_budget_tokens=full.prompt_tokens - 100))))[-1]
     kept = assistant_turns(tight)
     assert 0 < len(kept) < len(assistant_turns(full))
     assert kept == assistant_turns(full)[-len(kept):]  # the newest survive
@@ -73,13 +73,13 @@ def test_token_budget_drops_oldest_turns_first():
 
 def test_issue_over_budget_is_dropped_and_counted():
     stats = SplitStats()
-    assert list(split(run(), SplitConfig(max_prompt_tokens=10), stats)) == []
+    assert list(split(run(), SplitConfig(context=ContextConfig(prompt_budget_tokens=10)), stats)) == []
     assert stats.over_budget == 6 and stats.examples == 0
 
 
 def test_long_observation_truncated_with_visible_marker():
     traj = run(3, observation="HEAD{i}" + "y" * 50_000 + "TAIL")
-    ex = list(split(traj, SplitConfig(max_observation_chars=1000)))[2]
+    ex = list(split(traj, SplitConfig(context=ContextConfig(max_observation_chars=1000))))[2]
     obs = ex.messages[-1]["content"]
     assert "HEAD1" in obs and "TAIL" in obs and "characters truncated" in obs
     assert len(obs) < 1200

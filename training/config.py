@@ -29,7 +29,9 @@ class _RunFields:
     val_max_new_tokens: int = field(default=512, metadata={"help": "Greedy generation length for validation answers."})
     max_prompt_tokens: int | None = field(
         default=None,
-        metadata={"help": "Drop (and count) examples whose chat-formatted prompt is longer than this many tokens."},
+        metadata={"help": "Drop (and count) training examples whose prompt, chat template applied, is longer than this "
+                  "many tokens of the model's tokenizer (GRPO does not truncate prompts); also the prompt length the "
+                  "memory estimate plans for. The prompts were built to the splitter's context.prompt_budget_tokens."},
     )
     cpu_threads: int | None = field(
         default=None,

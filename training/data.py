@@ -90,7 +90,7 @@ def trajectory_messages(traj: Trajectory) -> list[dict]:
     the same normalized targets the step split makes (one action space for both SFT forms)."""
     norm = normalize(traj)
     turns = [Turn(answer, observation) for answer, observation in expert_turns(norm)]
-    return build_messages(norm.problem_statement, turns, ContextConfig(context_steps=None, max_prompt_tokens=10**9))
+    return build_messages(norm.problem_statement, turns, ContextConfig(context_steps=None, prompt_budget_tokens=10**9))
 
 
 def sft_trajectory_dataset(path: str | Path):

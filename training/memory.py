@@ -105,7 +105,9 @@ def estimate(config, arch: Arch, world_size: int = 1, sharded: bool = False) -> 
     """The per-GPU estimate for ``config`` (an SRL/RLVR/SFT config) on ``world_size`` GPUs."""
     rows = config.per_device_train_batch_size
     if hasattr(config, "num_generations"):
-        seq = (config.max_prompt_tokens or config.max_prompt_length or 0) + config.max_completion_length
+        if not config.max_prompt_tokens:  # GRPO does not truncate prompts: without the filter nothing bounds them
+            raise ValueError("max_prompt_tokens is not set: a GRPO prompt's length, and its memory, have no bound")
+        seq = config.max_prompt_tokens + config.max_completion_length
         head = FUSED_TILE_TOKENS * arch.vocab * 4 * 2
     else:
         seq = config.max_length

@@ -25,10 +25,11 @@ class Plan:
     total_steps: int | None
     checkpoints_written: int | None
     checkpoints_kept: str
-    memory: Estimate | None
+    memory: Estimate | None  # None: no architecture known, or GRPO prompts without a length bound
     budget: B.Budget | None = None
     epochs: float = 1.0
     validations: int | None = None  # checkpoints validated (--val-data) during total_steps
+    unbounded_prompts: bool = False  # GRPO with max_prompt_tokens unset: the memory a prompt takes has no bound
 
     def lines(self) -> list[str]:
         out = [
@@ -47,6 +48,8 @@ class Plan:
             out.extend(self.memory.lines())
             if self.memory.peak_gb > CARD_GB:
                 out.append(f"  WARNING: over an {CARD_GB:.0f} GB card by this estimate")
+        elif self.unit == "prompts" and self.unbounded_prompts:
+            out.append("memory per GPU: not estimated: prompts have no length bound (set max_prompt_tokens)")
         return out + self.time_lines()
 
     def time_lines(self) -> list[str]:
@@ -111,8 +114,9 @@ def plan(config, gpus: int = 1, sharded: bool = False, assume: B.Assumptions | N
     limit = config.save_total_limit
     kept = "all" if not limit else f"the {limit} newest" + (" and the best by validation" if config.val_data else "")
     arch = arch_of(config.model) if config.model else None
-    memory = estimate(config, arch, gpus, sharded) if arch else None
     unit = "prompts" if hasattr(config, "num_generations") else "examples"
+    unbounded = unit == "prompts" and not config.max_prompt_tokens
+    memory = estimate(config, arch, gpus, sharded) if arch and not unbounded else None
     budget = B.estimate(config, gpus, assume, prompts) if assume else None
     return Plan(gpus, prompts, rows, unit, examples, per_epoch, total, written, kept, memory, budget,
-                config.num_train_epochs, written if strategy != "no" else 0)
+                config.num_train_epochs, written if strategy != "no" else 0, unbounded)

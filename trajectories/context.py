@@ -32,7 +32,10 @@ def estimate_tokens(text: str) -> int:
 class ContextConfig:
     context_steps: int | None = field(default=2, metadata={"help": "previous action/observation pairs in each prompt; null = all"})
     max_observation_chars: int = field(default=8000, metadata={"help": "longer observations are cut in the middle, with a marker"})
-    max_prompt_tokens: int = field(default=8192, metadata={"help": "the oldest turns are dropped until the prompt fits"})
+    prompt_budget_tokens: int = field(default=8192, metadata={
+        "help": "token budget of each prompt: the oldest turns are dropped until it fits (system prompt and issue "
+                "always stay); the splitter drops a step whose prompt is over it even with no turn",
+        "renamed_from": "max_prompt_tokens"})
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Prompts:
         """(messages, their token count, how many of the last ``context_steps`` turns the budget cut)."""
         k = self.config.context_steps
         recent = self.turns if k is None else self.turns[-k:] if k > 0 else []
-        room = self.config.max_prompt_tokens - self.head_tokens
+        room = self.config.prompt_budget_tokens - self.head_tokens
         tokens = sum(cost for _, cost in recent)
         cut = 0
         while cut < len(recent) and tokens > room:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,8 @@ from .split_report import SplitStats
 
 @dataclass(frozen=True)
 class SplitConfig:
-    context_steps: int | None = 2  # previous turns in the prompt; None = all
-    max_observation_chars: int = 8000  # longer observations are cut in the middle, with a marker
-    max_prompt_tokens: int = 8192  # oldest turns are dropped first to stay under it
+    # The prompt, built exactly as the agent loop builds it at inference (one owner: context.py).
+    context: ContextConfig = field(default_factory=ContextConfig)
     only_resolved: bool = False  # skip runs whose outcome is not "resolved"
     keep_submit: bool = True  # a submit step is a target too
     drop_last: bool = False  # the paper's N-1 examples per run: drop each run's last action
@@ -43,9 +42,6 @@ class SplitConfig:
     # The folder the scaffold worked in (e.g. OpenHands' /workspace/repo__1.0) becomes this one in
     # targets, context and observations; None keeps the scaffold's own.
     workdir: str | None = DEFAULT_WORKDIR
-
-    def context(self) -> ContextConfig:
-        return ContextConfig(self.context_steps, self.max_observation_chars, self.max_prompt_tokens)
 
 
 @dataclass(slots=True)
@@ -152,7 +148,7 @@ def _split(
         count = lru_cache(maxsize=256)(count)
     norm = normalize(traj, config.workdir)
     last = next((d.index for d in reversed(norm.turns) if d.action is not None), None)
-    prompts = Prompts(norm.problem_statement, config.context(), count)
+    prompts = Prompts(norm.problem_statement, config.context, count)
     for d in norm.turns:
         action = d.action
         if action is None:
@@ -164,7 +160,7 @@ def _split(
         else:
             target = d.answer or render_xml(action)
             messages, tokens, cut = prompts.build()
-            if tokens > config.max_prompt_tokens:
+            if tokens > config.context.prompt_budget_tokens:
                 report.dropped["over_budget"] += 1
             elif seen is not None and _seen(seen, messages, target):
                 report.dropped["duplicate"] += 1

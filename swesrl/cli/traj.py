@@ -13,7 +13,10 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from swesrl.settings import help_of
 from swesrl.trajectories import Trajectory, TrajectoryError
+from swesrl.trajectories.context import ContextConfig
+from swesrl.trajectories.readers import FORMATS
 from swesrl.trajectories.split import SplitConfig, SplitStats, split, split_all, write_examples
 
 from . import SUMMARY
@@ -28,9 +31,26 @@ class OnError(str, Enum):
 
 
 Files = Annotated[list[Path], typer.Argument(exists=True, help="Trajectory files (any supported format) or folders of them.")]
-CONTEXT_STEPS = typer.Option("2", "--context-steps", help="Previous action/observation pairs in each prompt, or 'all'.")
-MAX_PROMPT_TOKENS = typer.Option(8192, "--max-prompt-tokens", help="Drop the oldest turns until the prompt fits.")
-MAX_OBS_CHARS = typer.Option(8000, "--max-observation-chars", help="Cut longer observations in the middle (with a marker).")
+# The prompt's settings: names, defaults and help are ContextConfig's (the agent's `agent.context.*`).
+_CONTEXT = ContextConfig()
+CONTEXT_STEPS = typer.Option(str(_CONTEXT.context_steps), "--context-steps",
+                             help=help_of(ContextConfig, "context_steps").replace("; null = all", ", or 'all'"))
+PROMPT_BUDGET = typer.Option(_CONTEXT.prompt_budget_tokens, "--prompt-budget-tokens", help=help_of(ContextConfig, "prompt_budget_tokens"))
+MAX_OBS_CHARS = typer.Option(_CONTEXT.max_observation_chars, "--max-observation-chars", help=help_of(ContextConfig, "max_observation_chars"))
+
+
+def _format(value: str | None) -> str | None:
+    from swesrl.trajectories.readers import check_format
+
+    try:
+        return None if value is None else check_format(value)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+
+
+FORMAT = typer.Option(None, "--format", callback=_format, help=(
+    "Read every record as this format instead of sniffing it (e.g. a format of your own that a built-in one also "
+    f"claims): a name in the reader registry; built in: {', '.join(FORMATS)}."))
 TOKENIZER = typer.Option(None, "--tokenizer", help="Hugging Face tokenizer path for token counts (default: a 3.5 chars/token estimate).")
 ON_ERROR = typer.Option(OnError.skip, "--on-error", help="skip: log bad records and go on; fail: stop at the first one (exit 1).")
 ERRORS_FILE = typer.Option(None, "--errors-file", help="Where skipped records are logged as JSONL (default: OUT.errors.jsonl).")
@@ -69,13 +89,13 @@ class ErrorLog:
             self._f.close()
 
 
-def _read(paths: Sequence[Path], on_error: Callable[[TrajectoryError], None] | None) -> Iterator[Trajectory]:
+def _read(paths: Sequence[Path], on_error: Callable[[TrajectoryError], None] | None, fmt: str | None) -> Iterator[Trajectory]:
     """Every run in every path; with on_error, a file that cannot be read at all is one more logged error."""
     from swesrl.trajectories.readers import read_trajectories
 
     for path in paths:
         try:
-            yield from read_trajectories(path, on_error=on_error)
+            yield from read_trajectories(path, on_error=on_error, format=fmt)
         except TrajectoryError as e:
             if on_error is None:
                 raise
@@ -94,13 +114,13 @@ def _progress() -> Progress:
     )
 
 
-def _tracked(paths: Sequence[Path], on_error, progress: Progress, note: Callable[[], str]) -> Iterator[Trajectory]:
+def _tracked(paths: Sequence[Path], on_error, fmt: str | None, progress: Progress, note: Callable[[], str]) -> Iterator[Trajectory]:
     """_read with a progress bar: one tick per input path, the run count live."""
     task = progress.add_task("reading", total=len(paths), runs=0, note="")
     runs = 0
     for path in paths:
         progress.update(task, description=path.name)
-        for traj in _read([path], on_error):
+        for traj in _read([path], on_error, fmt):
             runs += 1
             progress.update(task, runs=runs, note=note())
             yield traj
@@ -114,6 +134,7 @@ def inspect(
     step: int | None = typer.Option(None, "--step", "-s", help="Show the step example of this step: prompt messages and target."),
     context_steps: str = CONTEXT_STEPS,
     max_observation_chars: int = typer.Option(1500, "--max-observation-chars", help="Cut observations to this many characters."),
+    fmt: str | None = FORMAT,
 ) -> None:
     """Show one expert run readably: the issue, then each step's thought, action and observation.
 
@@ -122,7 +143,7 @@ def inspect(
     from swesrl.trajectories.render import render_example, render_trajectory
 
     try:
-        traj = next(islice(_read([file], None), index, None), None)
+        traj = next(islice(_read([file], None, fmt), index, None), None)
     except TrajectoryError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
@@ -132,7 +153,7 @@ def inspect(
     if step is None:
         out.print(render_trajectory(traj, max_observation_chars))
         return
-    config = SplitConfig(context_steps=_context_steps(context_steps))
+    config = SplitConfig(context=ContextConfig(context_steps=_context_steps(context_steps)))
     ex = next((e for e in split(traj, config) if e.step_index == step), None)
     if ex is None:
         if not 0 <= step < len(traj.steps):
@@ -148,8 +169,9 @@ def inspect(
 def stats(
     files: Files,
     context_steps: str = CONTEXT_STEPS,
-    max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+    prompt_budget_tokens: int = PROMPT_BUDGET,
     tokenizer: str | None = TOKENIZER,
+    fmt: str | None = FORMAT,
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Runs per format, steps per run, action kinds, prompt sizes, resolved share, turns without action.
@@ -159,9 +181,10 @@ def stats(
     from swesrl.trajectories.stats import corpus_stats
 
     errors: list[TrajectoryError] = []
-    config = SplitConfig(context_steps=_context_steps(context_steps), max_prompt_tokens=max_prompt_tokens, tokenizer=tokenizer)
+    context = ContextConfig(context_steps=_context_steps(context_steps), prompt_budget_tokens=prompt_budget_tokens)
+    config = SplitConfig(context=context, tokenizer=tokenizer)
     with _progress() as progress:
-        s = corpus_stats(_tracked(files, errors.append, progress, lambda: ""), config)
+        s = corpus_stats(_tracked(files, errors.append, fmt, progress, lambda: ""), config)
     d = s.to_dict() | {"errors": len(errors)}
     if as_json:
         typer.echo(json.dumps(d, indent=2))
@@ -199,9 +222,10 @@ def split_cmd(
     files: Files,
     output: Annotated[Path, typer.Option("--output", "-o", help="OUT.jsonl or OUT.parquet.")],
     context_steps: str = CONTEXT_STEPS,
-    max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+    prompt_budget_tokens: int = PROMPT_BUDGET,
     max_observation_chars: int = MAX_OBS_CHARS,
     tokenizer: str | None = TOKENIZER,
+    fmt: str | None = FORMAT,
     only_resolved: bool = typer.Option(False, "--only-resolved", help="Skip runs whose outcome is not 'resolved'."),
     submit: bool = typer.Option(True, "--submit/--no-submit", help="Keep submit steps as targets."),
     drop_last: bool = typer.Option(False, "--drop-last", help="Drop each run's last action (the paper's N-1 examples)."),
@@ -222,9 +246,7 @@ def split_cmd(
     if output.suffix.lower() not in (".jsonl", ".parquet"):
         raise typer.BadParameter(f"{output}: must end in .jsonl or .parquet", param_hint="--output")
     config = SplitConfig(
-        context_steps=_context_steps(context_steps),
-        max_observation_chars=max_observation_chars,
-        max_prompt_tokens=max_prompt_tokens,
+        context=ContextConfig(_context_steps(context_steps), max_observation_chars, prompt_budget_tokens),
         only_resolved=only_resolved,
         keep_submit=submit,
         drop_last=drop_last,
@@ -237,7 +259,7 @@ def split_cmd(
     stats = SplitStats()
     try:
         with _progress() as progress:
-            runs = _tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: f"{stats.examples} examples")
+            runs = _tracked(files, log.add if on_error is OnError.skip else None, fmt, progress, lambda: f"{stats.examples} examples")
             written = write_examples(split_all(runs, config, stats), output)
     except TrajectoryError as e:
         err.print(f"[red]error:[/red] {e}")
@@ -285,6 +307,7 @@ def _report_lines(stats: SplitStats) -> str:
 def convert(
     files: Files,
     output: Annotated[Path, typer.Option("--output", "-o", help="OUT.jsonl in swesrl's own trajectory schema.")],
+    fmt: str | None = FORMAT,
     on_error: OnError = ON_ERROR,
     errors_file: Path | None = ERRORS_FILE,
 ) -> None:
@@ -301,7 +324,7 @@ def convert(
     part.unlink(missing_ok=True)
     try:
         with _progress() as progress:
-            written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, progress, lambda: ""), part)
+            written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, fmt, progress, lambda: ""), part)
         part.replace(output)
     except TrajectoryError as e:
         err.print(f"[red]error:[/red] {e}")

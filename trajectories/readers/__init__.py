@@ -14,6 +14,7 @@ log is one run per sub-agent). The built-in formats, one module each, register t
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ for _module in _BUILT_IN:
 FORMATS: tuple[str, ...] = tuple(m.NAME for m in _BUILT_IN)  # the built-in formats
 
 __all__ = [
-    "FORMATS", "TrajectoryReader", "add_reader", "read_trajectories", "register_reader", "sniff_format",
+    "FORMATS", "TrajectoryReader", "add_reader", "check_format", "read_trajectories", "register_reader", "sniff_format",
     "unregister_reader", "write_trajectories",
 ]
 
@@ -76,6 +77,16 @@ def sniff_format(path: str | Path) -> str:
     raise errors[0] if errors else TrajectoryError(str(path), None, None, "no records")
 
 
+def check_format(format: str) -> str:
+    """``format`` if a reader of that name is registered; else ValueError naming the known ones (and the close ones)."""
+    known = list(readers())
+    if format in known:
+        return format
+    close = difflib.get_close_matches(format, known, n=2, cutoff=0.5)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    raise ValueError(f"unknown format {format!r}{hint}; known formats: {', '.join(known)}")
+
+
 def read_trajectories(
     path: str | Path, on_error: OnError | None = None, format: str | None = None
 ) -> Iterator[Trajectory]:
@@ -83,8 +94,8 @@ def read_trajectories(
 
     Hidden files and folders (names starting with a dot) in a directory are skipped.
     """
-    if format is not None and format not in readers():
-        raise ValueError(f"unknown format {format!r}; known formats: {', '.join(readers())}")
+    if format is not None:
+        check_format(format)
     return _read_path(Path(path), on_error or _raise, format)
 
 
