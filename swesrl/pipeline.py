@@ -27,11 +27,11 @@ from swesrl.executors import open_executor
 from swesrl.sandbox.factory import check_sandbox, open_sandbox
 from swesrl.util import write_atomic
 
-from .run_config import RunConfig, save_run_config
+from .run_config import EvalConfig, ImageConfig, RunConfig, save_run_config
 from .settings import SettingsError
 
 if TYPE_CHECKING:
-    from swesrl.eval.evaluate import Report
+    from swesrl.eval.evaluate import EvalOptions, Report
 
 log = logging.getLogger(__name__)
 Outcome = Literal["resolved", "unresolved", "unknown"]
@@ -94,6 +94,15 @@ def load_policy(config: RunConfig) -> Policy:
                        api_key_env=m.api_key_env, request_timeout=m.request_timeout, native_tools=m.native_tools)
 
 
+def eval_options(images: ImageConfig, ev: EvalConfig) -> EvalOptions:
+    """The evaluation's options from a run config's settings (`eval run`; `eval patches` and `validate` too)."""
+    from swesrl.eval.evaluate import EvalOptions, Timeouts
+
+    return EvalOptions(repos_dir=images.repos_dir, image_template=images.image_template, base_image=images.base_image,
+                       timeouts=Timeouts(start=ev.start_timeout, command=ev.setup_timeout, instance=ev.eval_timeout),
+                       seed=ev.test_seed, reject_tampering=not ev.allow_test_changes)
+
+
 def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[[str], None] = log.info) -> RunOutcome:
     """The model over ``tasks`` (trajectories, predictions), then the evaluation; the resolved config
     is saved in the run folder first. ``on_line`` gets one line per finished instance and phase.
@@ -108,7 +117,7 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
     from swesrl.agent.agentless import run_pipeline
     from swesrl.agent.oracle import gold_files, run_oracle
     from swesrl.eval.environment import ensure_task_image
-    from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_predictions
+    from swesrl.eval.evaluate import evaluate_predictions
     from swesrl.eval.predictions import Prediction
 
     check_sandbox("docker")  # before the model loads and anything is written
@@ -155,9 +164,7 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
     preds = [Prediction(r["instance_id"], r["model_patch"], r["model_name_or_path"], f"{pred_path}, line {i}")
              for i, r in enumerate(rows, start=1)]
     ev = config.eval
-    options = EvalOptions(repos_dir=images.repos_dir, image_template=images.image_template, base_image=images.base_image,
-                          timeouts=Timeouts(start=ev.start_timeout, command=ev.setup_timeout, instance=ev.eval_timeout),
-                          seed=ev.test_seed)
+    options = eval_options(images, ev)
     runner = open_executor(config.executor) if config.executor.kind != "local" else None
     report = evaluate_predictions(tasks, preds, config.run_id, workers=config.workers, runs_dir=config.runs_dir,
                                   options=options, min_free_gb=ev.min_free_gb, executor=runner,

@@ -50,13 +50,16 @@ class EvalConfig:
     setup_timeout: float = field(default=300.0, metadata={"help": "seconds for one setup command of an evaluation (e.g. applying the patch)"})
     test_seed: int = field(default=0, metadata={"help": "PYTHONHASHSEED for the tests"})
     min_free_gb: float = field(default=5.0, metadata={"help": "refuse to build images with less free disk than this"})
+    allow_test_changes: bool = field(default=False, metadata={
+        "help": "grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as "
+                "SWE-bench does, instead of unresolved; they are reported either way"})
 
 
 @dataclass(frozen=True)
 class RunConfig:
     tasks: str = field(default="", metadata={"help": "the tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name"})
     split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name"})
-    run_id: str = field(default="", metadata={"help": "names RUNS_DIR/RUN_ID: trajectories, predictions, results, report, config"})
+    run_id: str = field(default="", metadata={"help": "names the run folder RUNS_DIR/RUN_ID (trajectories, predictions, results, report, config); the same run id again resumes the run"})
     runs_dir: str = field(default="runs/eval", metadata={"help": "where evaluation run folders live (apart from training runs, so names cannot collide)"})
     instances: tuple[str, ...] = field(default=(), metadata={"help": "only these instance ids (empty: all tasks)"})
     workers: int = field(default=1, metadata={"help": "instances run at once (agent and evaluation)"})

@@ -84,3 +84,26 @@ def test_option_help_is_the_config_fields_help(command):
         key = p.help.rsplit("(config: ", 1)[1].rstrip(")")
         assert p.help == f"{help_of(key).rstrip('.')} (config: {key})"
 
+
+
+def test_options_shared_by_agent_and_eval_commands_have_one_help():
+    """`agent run`, `eval run`, `eval patches` and `eval validate`: an option name has one help text in all of
+    them (the run config field's), whatever the command; every option has some."""
+    import click
+    import typer.main
+
+    root = typer.main.get_command(app)
+    ctx = click.Context(root)
+    helps: dict[str, dict[str, str]] = {}
+    for group, name in [("agent", "run"), ("eval", "run"), ("eval", "patches"), ("eval", "validate")]:
+        sub = root.get_command(ctx, group)
+        command = sub.get_command(click.Context(sub, parent=ctx), name)  # type: ignore[union-attr]
+        for p in command.params:
+            if p.param_type_name == "option":
+                assert p.help, f"{group} {name} {p.opts[0]} has no help"
+                helps.setdefault(p.opts[0], {})[f"{group} {name}"] = p.help
+    # --out is what each command writes (a trajectory file, a folder of logs): described where it is made
+    shared = {flag: by for flag, by in helps.items() if len(by) > 1 and flag != "--out"}
+    assert {"--tasks", "--split", "--instance", "--run-id", "--workers", "--runs-dir", "--repos-dir", "--model"} <= set(shared)
+    for flag, by in shared.items():
+        assert len(set(by.values())) == 1, (flag, by)

@@ -24,9 +24,9 @@ BASE_IMAGE = with_default("images.base_image", "--base-image")
 TIMEOUT = with_default("eval.eval_timeout", "--eval-timeout")
 START_TIMEOUT = with_default("eval.start_timeout", "--start-timeout")
 COMMAND_TIMEOUT = with_default("eval.setup_timeout", "--setup-timeout")
-TASKS = typer.Option(..., "--tasks", help="The tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name.")
-SPLIT = typer.Option("test", "--split", help="The split, when --tasks is a `datasets` name.")
-INSTANCES = typer.Option([], "--instance", "-i", help="Only these instance ids (repeatable).")
+TASKS = with_default("tasks", "--tasks", required=True)
+SPLIT = with_default("split", "--split")
+INSTANCES = with_default("instances", "--instance", "-i")
 EXECUTOR = with_default("executor.kind", "--executor")
 ADDRESS = with_default("executor.address", "--address")
 
@@ -61,14 +61,15 @@ def _load_tasks(path: str, repos_dir: Path | None, split: str, instances: list[s
     return tasks
 
 
-def _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed=0, allow_test_changes=False):
-    from swesrl.eval.evaluate import EvalOptions, Timeouts
+def _options(repos_dir: Path | None, image_template: str | None, base_image: str | None, timeout: float,
+             start_timeout: float, setup_timeout: float, seed: int = 0, allow_test_changes: bool = False):
+    """The evaluation's options from these options, as `eval run` makes them from its config."""
+    from swesrl.pipeline import eval_options
+    from swesrl.run_config import EvalConfig, ImageConfig
 
-    return EvalOptions(
-        repos_dir=str(repos_dir) if repos_dir else None, image_template=image_template, base_image=base_image,
-        timeouts=Timeouts(start=start_timeout, command=command_timeout, instance=timeout), seed=seed,
-        reject_tampering=not allow_test_changes,
-    )
+    images = ImageConfig(str(repos_dir) if repos_dir else None, image_template, base_image)
+    return eval_options(images, EvalConfig(eval_timeout=timeout, start_timeout=start_timeout, setup_timeout=setup_timeout,
+                                           test_seed=seed, allow_test_changes=allow_test_changes))
 
 
 def _summary(report) -> None:
@@ -111,8 +112,8 @@ def patches(
     split: str = SPLIT,
     instance: list[str] = INSTANCES,
     predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
-    run_id: str = typer.Option(..., "--run-id", help="Results go to RUNS_DIR/RUN_ID; rerunning resumes."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Instances evaluated at once."),
+    run_id: str = with_default("run_id", "--run-id", required=True),
+    workers: int = with_default("workers", "--workers", "-w", min=1),
     redo: bool = typer.Option(False, "--redo", help="Re-evaluate instances that already have a valid result."),
     repos_dir: Path | None = REPOS_DIR,
     image_template: str | None = IMAGE_TEMPLATE,
@@ -121,10 +122,10 @@ def patches(
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
     seed: int = with_default("eval.test_seed", "--test-seed"),
-    runs_dir: Path = typer.Option(Path("runs/eval"), "--runs-dir", help="Where evaluation run folders live (apart from training runs)."),
+    runs_dir: Path = with_default("runs_dir", "--runs-dir"),
     prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
     min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
-    allow_test_changes: bool = typer.Option(False, "--allow-test-changes", help="Grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as SWE-bench does, instead of unresolved; they are reported either way."),
+    allow_test_changes: bool = with_default("eval.allow_test_changes", "--allow-test-changes"),
     executor: str = EXECUTOR,
     address: str = ADDRESS,
 ) -> None:

@@ -70,11 +70,14 @@ def shortcut_values(local: dict[str, Any], extra: dict[str, str] | None = None) 
     return values
 
 
-def with_default(key: str, *flags: str) -> Any:
-    """An option whose default is the config field's default (commands that take no config file)."""
+def with_default(key: str, *flags: str, required: bool = False, **kwargs: Any) -> Any:
+    """An option whose default is the config field's default (commands that take no config file), or
+    none when ``required``; its help is the field's."""
     from swesrl.run_config import RunConfig
 
     value: Any = RunConfig()
     for part in key.split("."):
         value = getattr(value, part)
-    return typer.Option(value, *flags, help=f"{help_of(key).rstrip('.')} (config: {key})")
+    if isinstance(value, tuple):
+        value = list(value)
+    return typer.Option(... if required else value, *flags, help=f"{help_of(key).rstrip('.')} (config: {key})", **kwargs)
