@@ -204,3 +204,18 @@ def test_deepspeed_from_accelerate_launch_is_checked_before_loading(monkeypatch)
     monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")  # what `accelerate launch --config_file zero3.yaml` sets
     [problem] = machine_problems(config)
     assert "DeepSpeed is requested" in problem and "swesrl[deepspeed]" in problem
+
+
+def test_memory_of_an_rlvr_run_started_from_a_lora_run_reads_the_adapters_base(tmp_path):
+    import json
+
+    from swesrl.training.memory import KNOWN, arch_of
+
+    run = tmp_path / "srl-7b"  # what a LoRA SRL run folder holds: the adapter, naming its base
+    run.mkdir()
+    (run / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": SEVEN_B, "r": 64}))
+    assert arch_of(str(run)) == KNOWN[SEVEN_B]
+    result = CliRunner().invoke(app, ["train", "config", "--recipe", "qwen2.5-coder-7b-rlvr-lora-1gpu", "--model", str(run)])
+    assert result.exit_code == 0 and "peak per GPU" in result.output, result.output
+    bare = CliRunner().invoke(app, ["train", "config", "--recipe", "qwen2.5-coder-7b-rlvr-lora-1gpu"])
+    assert "memory per GPU: ? (pass --model" in bare.output

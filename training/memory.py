@@ -57,9 +57,14 @@ KNOWN = {
 
 
 def arch_of(model: str) -> Arch | None:
-    """A known model's architecture, or a local folder's config.json; None when neither is at hand."""
+    """A known model's architecture, or a local folder's config.json (a LoRA run folder: its base model's);
+    None when neither is at hand."""
     if model in KNOWN:
         return KNOWN[model]
+    adapter = Path(model, "adapter_config.json")
+    if adapter.is_file():
+        base = json.loads(adapter.read_text()).get("base_model_name_or_path")
+        return arch_of(base) if base and base != model else None
     path = Path(model, "config.json")
     if not path.is_file():
         return None

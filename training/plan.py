@@ -36,14 +36,17 @@ class Plan:
             f"GPUs: {self.gpus}",
             f"rows per micro-batch: {self.rows_per_micro_batch}",
             f"{self.unit} per optimizer step: {self.prompts_per_step:g}",
-            f"training examples: {self.examples if self.examples is not None else '? (pass --data)'}",
+            f"training examples: {self.examples if self.examples is not None else '? (pass --data or --examples)'}",
         ]
         if self.steps_per_epoch is not None:
             out.append(f"steps per epoch: {self.steps_per_epoch}")
         out.append(f"optimizer steps: {self.total_steps if self.total_steps is not None else '? (pass --data or set max_steps)'}")
         if self.checkpoints_written is not None:
             out.append(f"checkpoints written: {self.checkpoints_written}, kept on disk: {self.checkpoints_kept}")
-        if self.memory is not None:
+        if self.memory is None:
+            out.append("memory per GPU: ? (pass --model: a name training/memory.py knows, or a folder with config.json "
+                       "or a LoRA adapter)")
+        else:
             out.append(f"memory per GPU (worst case, {self.memory.tokens_per_micro_batch:,} tokens per micro-batch):")
             out.extend(self.memory.lines())
             if self.memory.peak_gb > CARD_GB:
