@@ -20,7 +20,7 @@ from swesrl.sandbox.images import (
 from swesrl.sandbox.prebuilt import activated, prebuilt_name
 
 from .environments import DeriveError, derive_environment, swebench_spec
-from .tasks import RepoSpec, Task
+from .tasks import Task
 
 
 class TaskEnvironmentError(RuntimeError):
@@ -31,9 +31,7 @@ def repo_source(task: Task, repos_dir: str | Path | None = None) -> RepoSource:
     """The task's own repository source, else `<repos_dir>/<instance_id>.tar.gz` or a git mirror
     `<repos_dir>/<owner>__<name>.git` checked out at the base commit."""
     if task.environment is not None and task.environment.repo is not None:
-        r: RepoSpec = task.environment.repo
-        return RepoSource(kind=r.kind, location=r.location,  # type: ignore[arg-type]  # RepoSpec checks kind on load
-                          commit=r.commit, patch=r.patch, subdir=r.subdir)
+        return task.environment.repo
     if repos_dir is None:
         raise TaskEnvironmentError(f"{task.instance_id}: no repository source: give --repos-dir or an environment.repo in the task")
     repos_dir = Path(repos_dir)

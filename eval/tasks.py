@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from swesrl.errors import SwesrlError
+from swesrl.sandbox.repo_sources import REPO_KINDS, RepoSource
 
 REQUIRED = ("instance_id", "repo", "base_commit", "problem_statement")
 TEXT_FIELDS = ("patch", "test_patch", "hints_text", "version", "environment_setup_commit", "created_at")
-REPO_KINDS = ("git", "dir", "tarball", "sdist")
 EVAL_TYPES = ("pass_and_fail", "fail_only")
 
 
@@ -36,24 +36,16 @@ class TaskError(SwesrlError, ValueError):
 
 
 @dataclass(frozen=True)
-class RepoSpec:
-    """Where the repository tree comes from (mirrors `swesrl.sandbox.images.RepoSource`)."""
-
-    kind: str  # git | dir | tarball | sdist
-    location: str
-    commit: str | None = None
-    patch: str | None = None  # applied before the base commit is made
-    subdir: str | None = None  # the repository root inside the archive or folder
-
-
-@dataclass(frozen=True)
 class Environment:
-    """How to build a task's image: packages on top of the base image, then the repo and its install."""
+    """How to build a task's image, in the shape task files write it (flat): packages on top of the base
+    image, then the repo and its install. `environment.task_to_instance_spec` maps it onto the sandbox's
+    build specs (EnvironmentSpec, InstanceSpec), the one place the two meet; the repo is the sandbox's own
+    RepoSource."""
 
     python_packages: tuple[str, ...] = ()
     setup_commands: tuple[str, ...] = ()
     base_image: str | None = None
-    repo: RepoSpec | None = None  # None: found in --repos-dir at evaluation time
+    repo: RepoSource | None = None  # None: found in --repos-dir at evaluation time
     install_commands: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     python: str | None = None  # wanted Python ("3.9"): the base image with the nearest one is used
@@ -146,7 +138,7 @@ def _environment(raw: Any, source: str, record: Any, base_dir: Path | None) -> E
         r = raw["repo"]
         if not isinstance(r, dict) or r.get("kind") not in REPO_KINDS or not isinstance(r.get("location"), str):
             raise TaskError(source, record, "environment.repo", f"expected {{kind: one of {REPO_KINDS}, location: str, ...}}")
-        unknown = set(r) - {f.name for f in fields(RepoSpec)}
+        unknown = set(r) - {f.name for f in fields(RepoSource)}
         if unknown:
             raise TaskError(source, record, "environment.repo", f"unknown keys {sorted(unknown)}")
         location = r["location"]
@@ -154,7 +146,7 @@ def _environment(raw: Any, source: str, record: Any, base_dir: Path | None) -> E
         local = r["kind"] in ("dir", "tarball") or (r["kind"] == "git" and "://" not in location and ":" not in location)
         if local and base_dir is not None and not Path(location).is_absolute():
             location = str((base_dir / location).resolve())
-        repo = RepoSpec(r["kind"], location, r.get("commit"), r.get("patch"), r.get("subdir"))
+        repo = RepoSource(r["kind"], location, r.get("commit"), r.get("patch"), r.get("subdir"))
     env = raw.get("env") or {}
     if isinstance(env, dict):
         env = tuple(sorted((str(k), str(v)) for k, v in env.items()))

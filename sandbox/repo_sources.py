@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from .host import ImageBuildError, run_host, spec_key
 
@@ -34,9 +34,16 @@ _GIT_IDENTITY = {
 _GIT_EXCLUDES = "__pycache__/\n*.py[cod]\n*.egg-info/\n.eggs/\n.pytest_cache/\n.mypy_cache/\n.hypothesis/\n.tox/\n"
 
 
+RepoKind = Literal["git", "dir", "tarball", "sdist"]
+REPO_KINDS: tuple[str, ...] = get_args(RepoKind)
+
+
 @dataclass(frozen=True)
 class RepoSource:
-    kind: Literal["git", "dir", "tarball", "sdist"]
+    """Where a repository tree comes from: what an instance image is built from, and what a task's
+    `environment.repo` names."""
+
+    kind: RepoKind
     location: str  # git URL or mirror path / directory / .tar.gz or .zip path / "name==version"
     commit: str | None = None  # git: the base commit (default: the mirror's HEAD)
     patch: str | None = None  # applied before the base commit is made (how bundled tasks inject a bug)
