@@ -43,16 +43,16 @@ class Plan:
         out.append(f"optimizer steps: {self.total_steps if self.total_steps is not None else '? (pass --data or set max_steps)'}")
         if self.checkpoints_written is not None:
             out.append(f"checkpoints written: {self.checkpoints_written}, kept on disk: {self.checkpoints_kept}")
-        if self.memory is None:
-            out.append("memory per GPU: ? (pass --model: a name training/memory.py knows, or a folder with config.json "
-                       "or a LoRA adapter)")
-        else:
+        if self.memory is not None:
             out.append(f"memory per GPU (worst case, {self.memory.tokens_per_micro_batch:,} tokens per micro-batch):")
             out.extend(self.memory.lines())
             if self.memory.peak_gb > CARD_GB:
                 out.append(f"  WARNING: over an {CARD_GB:.0f} GB card by this estimate")
         elif self.unit == "prompts" and self.unbounded_prompts:
             out.append("memory per GPU: not estimated: prompts have no length bound (set max_prompt_tokens)")
+        else:
+            out.append("memory per GPU: ? (pass --model: a name training/memory.py knows, or a folder with config.json "
+                       "or a LoRA adapter)")
         return out + self.time_lines()
 
     def time_lines(self) -> list[str]:
