@@ -88,3 +88,20 @@ def test_resume_reads_the_saved_config_and_refuses_changes_by_name(tmp_path):
 def test_resume_without_a_saved_config_needs_a_recipe(tmp_path):
     result = swesrl("-o", str(tmp_path / "nothing"), "--resume", "auto")
     assert result.exit_code == 2 and "no config.yaml to resume from; pass --recipe" in result.output
+
+
+@pytest.mark.parametrize("schedule, warmup, allowed", [("constant", 0, True), ("constant_with_warmup", 5, True),
+                                                       ("constant_with_warmup", 0.1, False), ("cosine", 0, False)])
+def test_max_steps_changes_on_resume_only_where_the_schedule_ignores_it(tmp_path, schedule, warmup, allowed):
+    from swesrl.training.recipes import build_config, save_config
+    from swesrl.training.resume import ResumeError, resume_setup
+
+    run = tmp_path / "run"
+    save_config(build_config("tiny-cpu", output_dir=str(run), lr_scheduler_type=schedule, warmup_steps=warmup, max_steps=4),
+                run / "config.yaml")
+    ask = dict(run_dir=run, method="srl", recipe=None, overrides=["max_steps=8"], allow_changes=["max_steps"])
+    if allowed:
+        assert resume_setup(**ask).changes == {"max_steps": (4, 8)}
+    else:
+        with pytest.raises(ResumeError, match=f"the {schedule} learning-rate schedule"):
+            resume_setup(**ask)

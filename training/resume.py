@@ -70,6 +70,14 @@ def _plain(config) -> dict[str, Any]:
     return yaml.safe_load(config_yaml(config))
 
 
+def _schedule_ignores_length(saved: dict[str, Any]) -> bool:
+    """Whether the saved run's learning rate at a step does not depend on max_steps (constant, or constant
+    after an absolute warmup: a warmup given as a ratio of the steps moves with them)."""
+    warmup = saved.get("warmup_steps") or 0
+    kind = str(saved.get("lr_scheduler_type"))
+    return kind == "constant" or (kind == "constant_with_warmup" and (warmup == 0 or warmup >= 1))
+
+
 def resume_setup(run_dir: str | Path, method: str, recipe: str | None, overrides: list[str],
                  allow_changes: Sequence[str] = (), **fields: Any) -> ResumeSetup:
     """The config to resume ``run_dir`` with: its saved config, plus the changes ``allow_changes`` names.
@@ -91,6 +99,10 @@ def resume_setup(run_dir: str | Path, method: str, recipe: str | None, overrides
     if unknown:
         raise ResumeError(f"cannot change {', '.join(unknown)} on resume: the restored optimizer, scheduler or sampler "
                           f"state keeps the old value; start a new run from the checkpoint (--model RUN/checkpoint-N) instead")
+    if "max_steps" in changes and "max_steps" in allow_changes and not _schedule_ignores_length(saved):
+        raise ResumeError(f"cannot change max_steps on resume of a run with the {saved.get('lr_scheduler_type')} learning-rate "
+                          "schedule (warmup ratio included): it is laid out over max_steps, so from the resumed step on the "
+                          "rate would follow another curve; start a new run from the checkpoint (--model RUN/checkpoint-N) instead")
     refused = {k: v for k, v in changes.items() if k not in allow_changes}
     if refused:
         listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in refused.items())
