@@ -1,4 +1,5 @@
-"""Where task records come from: a TaskSource per file type, chosen by suffix, else a `datasets` name.
+"""Where task records come from: a TaskSource per file type, chosen by suffix, else `datasets` (a name,
+a folder of data files such as a downloaded dataset repository, or a saved dataset).
 
 The built-in types (.jsonl, .json, .csv, .parquet) register through ``register_task_source`` as a
 user's type does, so a new file type needs no change to swesrl. A source yields ``(label, record)``:
@@ -90,15 +91,26 @@ def _parquet(path: Path) -> Iterator[tuple[Label, Any]]:
 
 
 def _dataset(source: str, split: str) -> Iterator[tuple[Label, Any]]:
+    """A `datasets` name on the hub or in its cache, a folder ``save_to_disk`` wrote, or a folder of
+    data files (a downloaded dataset repository: ``data/test-*.parquet``, ``dev.jsonl``, ...) whose
+    split ``datasets`` tells from the file names. A single file is read by its TaskSource instead:
+    `datasets` would stop at the first bad line, and its CSV loader turns a version "2.20" into 2.2."""
     try:
         import datasets
     except ImportError:
         raise TaskError(source, None, None, "no such file, and the `datasets` package is not installed") from None
+    saved = Path(source, "dataset_dict.json").is_file() or Path(source, "state.json").is_file()
     try:
-        ds = datasets.load_from_disk(source) if Path(source).is_dir() else datasets.load_dataset(source, split=split)
+        ds = datasets.load_from_disk(source) if saved else datasets.load_dataset(source, split=split)
+    except ValueError as e:
+        if "split" in str(e).lower():  # datasets: 'Unknown split "x". Should be one of [...]'
+            raise TaskError(source, None, None, f"no split {split!r} (--split): {str(e).splitlines()[0]}") from None
+        raise TaskError(source, None, None, f"cannot load as a file or `datasets` dataset: {e}") from None
     except Exception as e:  # datasets raises many types for a missing name or offline hub
         raise TaskError(source, None, None, f"cannot load as a file or `datasets` dataset: {e}") from None
     if isinstance(ds, datasets.DatasetDict):
+        if split not in ds:
+            raise TaskError(source, None, None, f"no split {split!r} (--split); it has {sorted(ds)}")
         ds = ds[split]
     yield from enumerate(ds)
 

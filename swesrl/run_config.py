@@ -58,7 +58,7 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RunConfig:
     tasks: str = field(default="", metadata={"help": "the tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name"})
-    split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name"})
+    split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name or a folder of data files (data/dev-*.parquet, ...)"})
     run_id: str = field(default="", metadata={"help": "names the run folder RUNS_DIR/RUN_ID (trajectories, predictions, results, report, config); the same run id again resumes the run"})
     runs_dir: str = field(default="runs/eval", metadata={"help": "where evaluation run folders live (apart from training runs, so names cannot collide)"})
     instances: tuple[str, ...] = field(default=(), metadata={"help": "only these instance ids (empty: all tasks)"})

@@ -160,3 +160,26 @@ def test_bundled_tasks_carry_their_own_build_spec():
     tasks = load_tasks(path)
     assert tasks and all(t.environment is not None and t.environment.repo is not None for t in tasks)
     assert all(t.test_cmd and t.FAIL_TO_PASS and t.test_patch for t in tasks)
+
+
+def test_a_folder_of_data_files_loads_the_split_asked_for(tmp_path, swebench_data, monkeypatch):
+    """A downloaded dataset repository (data/<split>-*.parquet) goes through `datasets`, split by --split."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    with (swebench_data / "swebench_lite_dev.csv").open(newline="", encoding="utf-8") as f:
+        csv.field_size_limit(2**31 - 1)
+        rows = list(csv.DictReader(f))
+    (tmp_path / "lite" / "data").mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows[:20]), tmp_path / "lite" / "data" / "dev-00000-of-00001.parquet")
+    pq.write_table(pa.Table.from_pylist(rows[20:]), tmp_path / "lite" / "data" / "test-00000-of-00001.parquet")
+    dev = load_tasks(tmp_path / "lite", split="dev")
+    assert [t.instance_id for t in dev] == [r["instance_id"] for r in rows[:20]]
+    assert {t.instance_id: t.version for t in dev}["marshmallow-code__marshmallow-1343"] == "2.20"  # a string, not 2.2
+    assert [t.instance_id for t in load_tasks(tmp_path / "lite")] == [r["instance_id"] for r in rows[20:]]  # default: test
+    with pytest.raises(TaskError, match=r"no split 'train' \(--split\)"):
+        load_tasks(tmp_path / "lite", split="train")
+    Dataset.from_list(rows[:3]).save_to_disk(str(tmp_path / "saved"))  # a folder save_to_disk wrote
+    assert len(load_tasks(tmp_path / "saved")) == 3
