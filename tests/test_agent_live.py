@@ -61,6 +61,9 @@ def test_live_steps_patch_file_and_apply(tmp_path):
     patch = out.with_suffix(".patch").read_text()
     assert "+    return a + b" in patch and "notes.txt" not in patch and "banner" not in patch
     assert (repo / "calc.py").read_text() == "def add(a, b):  # uncommitted\n    return a + b\n"  # --apply
+    assert runner.invoke(app, ["report", str(out)]).exit_code == 0  # the run's own viewer
+    [page] = (tmp_path / "run" / "calc.report" / "trajectories").glob("*.html")
+    assert "Fix the sign." in page.read_text() and "+    return a + b" in page.read_text()
     status = subprocess.run(["git", "status", "--short"], cwd=repo, capture_output=True, text=True).stdout
     assert sorted(status.splitlines()) == [" D banner.txt", " M calc.py", "?? notes.txt"]  # the user's index untouched
 

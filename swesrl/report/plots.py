@@ -27,6 +27,8 @@ def _png(fig) -> str:
 
 def plots(training: list[TrainingRun], evals: list[EvalRun]) -> list[tuple[str, str]]:
     """(title, base64 PNG) for every curve some run has, then the resolve rates of the evaluation runs."""
+    if not training and not evals:  # matplotlib is the train extra's: an agent run's report needs none
+        return []
     import matplotlib
 
     matplotlib.use("Agg")

@@ -1,4 +1,5 @@
-"""The runs a report shows, found on disk: training metrics, held-out step evaluations, evaluation runs.
+"""The runs a report shows, found on disk: training metrics, held-out step evaluations, evaluation runs,
+standalone agent runs.
 
 Only artifacts are read (training `metrics.jsonl`, evaluation `report.json` and per-instance results,
 agent trajectories), so any run folder works, whichever commands produced it.
@@ -58,6 +59,19 @@ class EvalRun:
         scored = [t.metadata["localization"] for i in self.instances if (t := i.get("_trajectory")) is not None
                   and "hit" in (t.metadata.get("localization") or {})]
         return (sum(bool(s["hit"]) for s in scored), len(scored)) if scored else None
+
+
+@dataclass
+class AgentRun:
+    """An `agent run` output: OUT.jsonl (the trajectory, saved after every step) beside OUT.config.yaml."""
+
+    path: Path
+    trajectory: Trajectory
+
+    @property
+    def patch(self) -> str:
+        patch_file = self.path.with_suffix(".patch")  # written when the run ends
+        return patch_file.read_text(encoding="utf-8", errors="replace") if patch_file.exists() else self.trajectory.final_patch or ""
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -128,4 +142,23 @@ def find_eval_runs(root: Path) -> list[EvalRun]:
             instances.append(data)
         name = summary.get("model_name_or_path") or str(run_dir.relative_to(root)) or root.name
         runs.append(EvalRun(str(name), run_dir, summary, instances))
+    return runs
+
+
+def agent_run_files(root: Path) -> list[Path]:
+    """`agent run` trajectories under ``root`` (or ``root`` itself, when it is one)."""
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.jsonl") if p.with_suffix(".config.yaml").is_file())
+
+
+def find_agent_runs(root: Path) -> list[AgentRun]:
+    runs = []
+    for path in agent_run_files(root):
+        try:
+            traj = next(read_trajectories(path), None)
+        except (TrajectoryError, ValueError):
+            continue
+        if traj is not None:
+            runs.append(AgentRun(path, traj))
     return runs
