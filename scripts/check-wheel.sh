@@ -17,6 +17,10 @@ for bare in ("agent", "eval", "sandbox", "training", "trajectories"):
 import swesrl.trajectories, swesrl.cli
 print("[wheel] ok:", swesrl.__version__)
 PY
+# The report's templates ship in the wheel and render on a core install (no matplotlib needed without plots).
+mkdir "$tmp/empty"
+"$tmp/venv/bin/swesrl" report "$tmp/empty" >/dev/null && grep -q "No training metrics" "$tmp/empty/report/report.html" \
+  || { echo "[wheel] swesrl report failed on a core install"; exit 1; }
 # Core install only: commands that need an extra say which, in one line, before any work.
 touch "$tmp/preds.jsonl"
 set +e
