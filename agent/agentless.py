@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,10 @@ from .localize import (
     repo_files,
     shown_files,
 )
-from .loop import AgentResult, save_trajectory
+from .loop import AgentResult, AgentStop, recorded_run, saver
 from .oracle import apply_answer
 from .outline import definitions, excerpt, outline_messages, parse_definitions
-from .policies import Policy, PolicyError, Usage
+from .policies import Policy, Usage
 from .rerank import parse_test, rerank, test_messages
 
 
@@ -57,12 +57,6 @@ class PipelineConfig:
     test_timeout: float = field(default=60.0, metadata={"help": "seconds one reproduction script may run"})
     command_timeout: float = field(default=120.0, metadata={"help": "seconds one sandbox command may run"})
     workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
-
-
-class _Stop(Exception):
-    def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status = status
 
 
 def shares(sizes: dict[str, int], max_chars: int) -> dict[str, int]:
@@ -115,7 +109,7 @@ class _Run:
         else:
             status, problem = "format_errors", "the localization answer named no file"
         self.trajectory.steps.append(Step(loc.thought, None, "", action_error=problem, raw={"stage": "localize", "answer": answer}))
-        raise _Stop(status, problem)
+        raise AgentStop(problem, status)
 
     def repair(self, files: list[str]) -> str:
         c, problem = self.config, self.trajectory.problem_statement
@@ -169,25 +163,6 @@ def run_pipeline(
                             source_path=str(out or ""),
                             metadata={"model": policy.name, "mode": "pipeline", "exit_status": None, "samples": config.samples})
     run = _Run(policy, sandbox, trajectory, config)
-    status, message = "error", ""
-    try:
-        status, message = run.run(gold_files)
-    except _Stop as stop:
-        status, message = stop.status, str(stop)
-    except PolicyError as e:
-        status, message = "policy_error", str(e)
-    except BaseException as e:
-        message = f"{type(e).__name__}: {e}"
-        raise
-    finally:
-        try:
-            trajectory.final_patch = sandbox.diff()
-        except Exception as e:  # a dead sandbox must not hide why the run ended
-            trajectory.final_patch = ""
-            trajectory.metadata["diff_error"] = f"{type(e).__name__}: {e}"
-        trajectory.metadata.update(exit_status=status, exit_message=message, usage=asdict(run.usage),
-                                   wall_time=round(time.monotonic() - started, 3))
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            save_trajectory(trajectory, out)
-    return AgentResult(trajectory.final_patch or "", status, trajectory, run.usage)
+    with recorded_run(trajectory, sandbox, lambda: run.usage, saver(trajectory, out), started) as ending:
+        ending.status, ending.message = run.run(gold_files)
+    return AgentResult(trajectory.final_patch or "", ending.status, trajectory, run.usage)

@@ -8,10 +8,11 @@ straight. The run is saved as a swesrl Trajectory after every step: a crash lose
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -49,6 +50,11 @@ class AgentStop(Exception):
 
     status = "stopped"
 
+    def __init__(self, message: str = "", status: str | None = None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
 
 class Submitted(AgentStop):
     status = "submitted"
@@ -56,8 +62,7 @@ class Submitted(AgentStop):
 
 class LimitExceeded(AgentStop):
     def __init__(self, status: str, message: str):
-        super().__init__(message)
-        self.status = status
+        super().__init__(message, status)
 
 
 @dataclass
@@ -66,6 +71,48 @@ class AgentResult:
     exit_status: str
     trajectory: Trajectory
     usage: Usage
+
+
+@dataclass
+class Ending:
+    """How a run ended: set by the run itself, or by the exception that ended it."""
+
+    status: str = "error"
+    message: str = ""
+
+
+@contextlib.contextmanager
+def recorded_run(trajectory: Trajectory, sandbox: Sandbox, usage: Callable[[], Usage | None], save: Callable[[], None],
+                 started: float | None = None) -> Iterator[Ending]:
+    """The one place a run's end is classified and recorded (agent loop, oracle, pipeline): an AgentStop
+    gives its status, a PolicyError `policy_error` (the model server failed), anything else `error` and
+    propagates. Then the patch is taken (if that fails the run is an `error`: the infrastructure's,
+    retried on resume), exit status, message, usage and wall time go into the metadata, and ``save`` runs."""
+    ending = Ending()
+    started = time.monotonic() if started is None else started
+    try:
+        yield ending
+    except AgentStop as stop:
+        ending.status, ending.message = stop.status, str(stop)
+    except PolicyError as e:
+        ending.status, ending.message = "policy_error", str(e)
+    except BaseException as e:
+        ending.status, ending.message = "error", f"{type(e).__name__}: {e}"
+        raise
+    finally:
+        meta = trajectory.metadata
+        try:
+            trajectory.final_patch = sandbox.diff()
+        except Exception as e:  # a dead sandbox, a diff too large
+            trajectory.final_patch = ""
+            meta["diff_error"] = f"{type(e).__name__}: {e}"
+            if ending.status != "error":
+                ending.status, ending.message = ("error", f"the patch could not be taken ({meta['diff_error']}); "
+                                                 f"the run ended as {ending.status}: {ending.message}")
+        spent = usage()
+        meta.update(exit_status=ending.status, exit_message=ending.message, usage=asdict(spent) if spent else None,
+                    wall_time=round(time.monotonic() - started, 3))
+        save()
 
 
 def format_feedback(error: FormatError) -> str:
@@ -90,6 +137,17 @@ def _write_atomic(path: Path, text: str) -> None:
 def save_trajectory(trajectory: Trajectory, path: Path) -> None:
     """The run as one swesrl-format JSONL record."""
     _write_atomic(path, json.dumps(trajectory.to_dict(with_raw=True), ensure_ascii=False) + "\n")
+
+
+def saver(trajectory: Trajectory, out: Path | None) -> Callable[[], None]:
+    """What saves ``trajectory`` to ``out`` (its folder made) when called; nothing without ``out``."""
+
+    def save() -> None:
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            save_trajectory(trajectory, out)
+
+    return save
 
 
 class RunWriter:
@@ -122,19 +180,9 @@ class Agent:
         self.started = time.monotonic()
 
     def run(self) -> AgentResult:
-        status, message = "error", ""
-        try:
+        with recorded_run(self.trajectory, self.sandbox, lambda: self.usage, self.save, self.started):
             while True:
                 self.step()
-        except AgentStop as stop:
-            status, message = stop.status, str(stop)
-        except PolicyError as e:
-            status, message = "policy_error", str(e)
-        except BaseException as e:
-            message = f"{type(e).__name__}: {e}"
-            raise
-        finally:
-            self.finish(status, message)
         return AgentResult(self.trajectory.final_patch or "", self.trajectory.metadata["exit_status"], self.trajectory, self.usage)
 
     def step(self) -> None:
@@ -190,22 +238,9 @@ class Agent:
         if self.on_step:
             self.on_step(step, self.usage)
 
-    def finish(self, status: str, message: str) -> None:
-        meta = self.trajectory.metadata
-        try:
-            self.trajectory.final_patch = self.sandbox.diff()
-        except Exception as e:  # a dead sandbox, a diff too large: the infrastructure's, retried on resume
-            self.trajectory.final_patch = ""
-            meta["diff_error"] = f"{type(e).__name__}: {e}"
-            if status != "error":
-                status, message = "error", f"the patch could not be taken ({meta['diff_error']}); the run ended as {status}: {message}"
-        meta.update(exit_status=status, exit_message=message, usage=asdict(self.usage),
-                    wall_time=round(time.monotonic() - self.started, 3))
-        if self.usage.cost is None and self.config.cost_limit is not None:
-            meta["cost_note"] = "the model has no known price: the cost limit was not enforced"
-        self.save()
-
     def save(self) -> None:
+        if self.usage.cost is None and self.config.cost_limit is not None:
+            self.trajectory.metadata["cost_note"] = "the model has no known price: the cost limit was not enforced"
         if self.writer is not None:
             self.writer.save(self.trajectory)
 

@@ -18,8 +18,8 @@ from swesrl.trajectories.actions import Action, Create, StrReplace
 from swesrl.trajectories.edits import gold_files, oracle_messages, parse_search_replace
 from swesrl.trajectories.schema import Step, Trajectory
 
-from .loop import AgentResult, save_trajectory
-from .policies import Policy, PolicyError, Usage
+from .loop import AgentResult, recorded_run, saver
+from .policies import Policy, Usage
 from .tools import Editor, execute
 
 __all__ = ["apply_answer", "gold_files", "oracle_messages", "parse_edits", "run_oracle"]
@@ -75,19 +75,10 @@ def run_oracle(
             shown[f] = ""
     trajectory = Trajectory(instance_id or repo or "run", problem_statement, [], instance_id, repo, base_commit,
                             source_path=str(out or ""), metadata={"model": policy.name, "mode": "oracle", "exit_status": None})
-    status, message, usage = "error", "", None
-    try:
+    spent: list[Usage] = []
+    with recorded_run(trajectory, sandbox, lambda: spent[0] if spent else None, saver(trajectory, out), started) as ending:
         reply = policy.act(oracle_messages(problem_statement, shown))
-        usage = reply.usage
+        spent.append(reply.usage)
         raw = {"answer": reply.text, "usage": asdict(reply.usage)}
-        status, message = apply_answer(reply.text, sandbox, trajectory.steps, workdir=workdir, timeout=timeout, raw=raw)
-    except PolicyError as e:
-        status, message = "policy_error", str(e)
-    finally:
-        trajectory.final_patch = sandbox.diff()
-        trajectory.metadata.update(exit_status=status, exit_message=message, usage=asdict(usage) if usage else None,
-                                   wall_time=round(time.monotonic() - started, 3))
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            save_trajectory(trajectory, out)
-    return AgentResult(trajectory.final_patch or "", status, trajectory, usage or Usage())
+        ending.status, ending.message = apply_answer(reply.text, sandbox, trajectory.steps, workdir=workdir, timeout=timeout, raw=raw)
+    return AgentResult(trajectory.final_patch or "", ending.status, trajectory, spent[0] if spent else Usage())

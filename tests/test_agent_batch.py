@@ -132,3 +132,29 @@ def test_oracle_answer_without_edits_is_a_format_error(src):
                             workdir=sb.workdir)
     assert result.exit_status == "format_errors" and result.patch == ""
     assert result.trajectory.steps[0].action_error == "no SEARCH/REPLACE edit found"
+
+
+@pytest.mark.parametrize("mode", ["agent", "oracle", "pipeline"])
+def test_a_patch_that_cannot_be_taken_ends_every_mode_as_an_error(src, tmp_path, mode):
+    """One classification of how a run ended (agent.loop.recorded_run): a sandbox whose diff fails makes the
+    run an `error` (retried on resume), whatever said it finished, and the trajectory is still saved."""
+    from swesrl.agent.agentless import PipelineConfig, run_pipeline
+
+    out = tmp_path / f"{mode}.jsonl"
+    with LocalSandbox(src) as sb:
+        def broken_diff() -> str:
+            raise RuntimeError("git diff in the sandbox failed")
+
+        sb.diff = broken_diff  # type: ignore[method-assign]
+        if mode == "agent":
+            result = run_agent(ScriptedPolicy([render_answer("done", render_xml(Submit()))]), sb, "add subtracts",
+                               config=AgentConfig(workdir=sb.workdir), out=out)
+        elif mode == "oracle":
+            result = run_oracle(ScriptedPolicy([ORACLE_ANSWER]), sb, "add subtracts", gold_files(GOLD), workdir=sb.workdir, out=out)
+        else:
+            answers = ["<think>the file</think>\n```\ncalc.py\n```", ORACLE_ANSWER]
+            result = run_pipeline(ScriptedPolicy(answers), sb, "add subtracts", config=PipelineConfig(workdir=sb.workdir), out=out)
+    meta = json.loads(out.read_text())["metadata"]
+    assert result.exit_status == "error" == meta["exit_status"], meta
+    assert meta["diff_error"] == "RuntimeError: git diff in the sandbox failed"
+    assert "the patch could not be taken" in meta["exit_message"] and "the run ended as" in meta["exit_message"]
