@@ -51,3 +51,18 @@ def test_a_missing_docker_daemon_stops_before_any_model_call(tasks_file, tmp_pat
                                  "--runs-dir", str(tmp_path)], env=env)
     assert result.exit_code == 1 and "no Docker daemon answers" in result.output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["eval", "patches", "--predictions", "{preds}", "--run-id", "r", "--runs-dir", "{out}"],
+    ["eval", "validate", "-o", "{out}/v"],
+    ["sandbox", "build"],
+])
+def test_a_missing_docker_daemon_is_one_line_not_one_failure_per_task(tasks_file, tmp_path, command):
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"instance_id": "calc-1", "model_name_or_path": "m", "model_patch": ""}) + "\n")
+    args = [a.format(preds=preds, out=tmp_path / "out") for a in command]
+    result = runner.invoke(app, [*args, "--tasks", str(tasks_file)], env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: no Docker daemon answers") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -151,6 +151,10 @@ def patches(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--executor") from None
     require_eval()
+    if executor_config.kind == "local":
+        from swesrl.sandbox.factory import check_sandbox
+
+        check_sandbox("docker")  # one line before any work when no daemon answers
     task_list = _load_tasks(tasks, repos_dir, split, instance)
     try:
         preds, pred_errors = load_predictions(predictions)
@@ -211,6 +215,9 @@ def validate(
     from swesrl.eval.results import write_result
 
     require_eval()
+    from swesrl.sandbox.factory import check_sandbox
+
+    check_sandbox("docker")  # one line, not one failure per task, when no daemon answers
     task_list = _load_tasks(tasks, repos_dir, split, instance)
     table = Table("instance", "gold patch", "unpatched", "valid")
     why: dict[str, str] = {}

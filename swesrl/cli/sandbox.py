@@ -101,6 +101,9 @@ def shell(
 
     Example: swesrl sandbox shell my__repo-1 --tasks examples/tasks.jsonl
     """
+    from swesrl.sandbox.factory import check_sandbox
+
+    check_sandbox("docker")  # one line before any build when no daemon answers
     image = target
     if tasks is not None:
         from swesrl.eval.environment import ensure_task_image
@@ -134,7 +137,9 @@ def build(
 
     from swesrl.eval.environment import ensure_task_image
     from swesrl.eval.tasks import load_tasks
+    from swesrl.sandbox.factory import check_sandbox
 
+    check_sandbox("docker")  # one line, not one failure per task, when no daemon answers
     todo = list(load_tasks(tasks))
     failed: list[tuple[str, str]] = []
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
@@ -164,9 +169,11 @@ def pull(
     Example: swesrl sandbox pull --tasks tasks.jsonl --image-template swebench
     """
     from swesrl.eval.tasks import load_tasks
+    from swesrl.sandbox.factory import check_sandbox
     from swesrl.sandbox.prebuilt import prebuilt_name
     from swesrl.sandbox.prebuilt import pull as pull_image
 
+    check_sandbox("docker")
     todo = load_tasks(tasks)
     missing = [t.instance_id for t in todo if not pull_image(prebuilt_name(image_template, t.instance_id), _progress)]
     out.print(f"{len(todo) - len(missing)}/{len(todo)} prebuilt images here")
