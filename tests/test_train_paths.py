@@ -67,6 +67,8 @@ def test_sft_on_whole_trajectories_trains_every_assistant_turn(tiny, tmp_path):
     printed = swesrl("train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(EXPERT_RUNS), "--model", str(tiny), "-o", str(out),
                      "--set", "max_steps=3", "--set", "per_device_train_batch_size=1", "--set", "max_length=4096", *TINY_RUN)
     assert f"done: 3 steps in {out}" in printed
+    assert "step 1/3" in printed and "step 3/3  ETA 0:00:00" in printed  # one line per log step, with the time left
+    assert "{'loss'" not in printed and "'train_runtime'" not in printed  # not the Trainer's raw dicts as well
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["method"] == "sft" and config["assistant_only_loss"] is True  # picked the trajectory path
     metrics = read_metrics(out)

@@ -47,11 +47,16 @@ def truncate_metrics(run_dir: str | Path, last_step: int) -> None:
 
 
 class MetricsCallback(TrainerCallback):
-    """Appends the training logs to ``metrics.jsonl`` and prints a one-line summary per log."""
+    """Appends the training logs to ``metrics.jsonl`` and prints one line per log: step/total, the time
+    left at this run's pace, the numbers. It replaces the Trainer's own printing of each raw dict."""
 
     def __init__(self, run_dir: str | Path):
         self.path = Path(run_dir) / METRICS_FILE
         self._last: tuple[float, float] | None = None  # (time, tokens seen) at the previous log
+        self._start: tuple[float, int] | None = None  # (time, step) when this process began training
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._start = (time.perf_counter(), state.global_step)  # a resumed run starts past step 0
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -66,9 +71,15 @@ class MetricsCallback(TrainerCallback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(line) + "\n")
-        _console().print(
-            "[bold]step {}[/bold] ".format(line["step"]) + "  ".join(f"{k} {v:.4g}" for k, v in line.items() if k != "step")
-        )
+        _console().print(f"[bold]step {line['step']}/{state.max_steps}[/bold]{self._eta(now, state)}  "
+                         + "  ".join(f"{k} {v:.4g}" for k, v in line.items() if k != "step"))
+
+    def _eta(self, now: float, state) -> str:
+        if self._start is None or state.global_step <= self._start[1] or not state.max_steps:
+            return ""
+        per_step = (now - self._start[0]) / (state.global_step - self._start[1])
+        left = round(per_step * max(0, state.max_steps - state.global_step))
+        return f"  ETA {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
 
 
 def _console():

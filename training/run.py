@@ -106,7 +106,11 @@ def _validation_rows(config) -> list[dict]:
 def build_trainer(config, reward_funcs=None):
     """The TRL trainer for ``config``'s method, with our callbacks (validation when ``val_data`` is set,
     through the trainer's own generation backend); nothing is trained yet."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
     trainer = _trainer(config, reward_funcs)
+    for printer in (PrinterCallback, ProgressCallback):  # each printed every raw log dict; MetricsCallback prints one line
+        trainer.remove_callback(printer)
     val_rows = _validation_rows(config)
     if val_rows:
         trainer.add_callback(ValidationCallback(val_rows, trainer, config.output_dir, config.val_max_new_tokens))
