@@ -66,16 +66,10 @@ def prepare_repo(src: RepoSource, dest: Path) -> str:
     """
     where = f"{src.kind} source {src.location}"
     if src.kind == "git":
-        run_host(["git", "clone", "--quiet", "--no-checkout", src.location, str(dest)], f"cloning {where}", env=_GIT_IDENTITY)
-        commit = src.commit or _git(["rev-parse", "HEAD"], dest, f"reading HEAD of {where}").strip()
-        _git(["checkout", "--quiet", "--detach", commit], dest, f"checking out {commit} of {where}")
-        keep = set(_git(["tag", "--merged", commit], dest, "listing tags").split())
-        for ref in _git(["for-each-ref", "--format=%(refname)"], dest, "listing refs").split():
-            if not (ref.startswith("refs/tags/") and ref[len("refs/tags/"):] in keep):
-                _git(["update-ref", "-d", ref], dest, f"dropping {ref}")
-        _git(["remote", "remove", "origin"], dest, "dropping the remote")
-        _git(["reflog", "expire", "--expire=now", "--all"], dest, "expiring reflogs")
-        _git(["gc", "--quiet", "--prune=now"], dest, "pruning unreachable objects")
+        try:
+            _clone_history(src, dest, where)
+        except ImageBuildError:
+            _clone_base_only(src, dest, where)  # or say which of the base commit's own files are missing
     else:
         with tempfile.TemporaryDirectory(prefix="swesrl-src-") as tmp:
             tree = _source_tree(src, Path(tmp))
@@ -120,6 +114,56 @@ def working_tree_changes(repo: Path) -> str:
         return proc.stdout.decode("utf-8")
     except UnicodeDecodeError:
         raise ImageBuildError(f"the uncommitted changes in {repo} hold text that is not UTF-8: commit or stash them") from None
+
+
+def _clone_history(src: RepoSource, dest: Path, where: str) -> None:
+    """The base commit with its history and the tags it contains; nothing that came after it."""
+    run_host(["git", "clone", "--quiet", "--no-checkout", src.location, str(dest)], f"cloning {where}", env=_GIT_IDENTITY)
+    commit = src.commit or _git(["rev-parse", "HEAD"], dest, f"reading HEAD of {where}").strip()
+    _git(["checkout", "--quiet", "--detach", commit], dest, f"checking out {commit} of {where}")
+    keep = set(_git(["tag", "--merged", commit], dest, "listing tags").split())
+    for ref in _git(["for-each-ref", "--format=%(refname)"], dest, "listing refs").split():
+        if not (ref.startswith("refs/tags/") and ref[len("refs/tags/"):] in keep):
+            _git(["update-ref", "-d", ref], dest, f"dropping {ref}")
+    _git(["remote", "remove", "origin"], dest, "dropping the remote")
+    _git(["reflog", "expire", "--expire=now", "--all"], dest, "expiring reflogs")
+    _git(["gc", "--quiet", "--prune=now"], dest, "pruning unreachable objects")
+
+
+def _clone_base_only(src: RepoSource, dest: Path, where: str) -> None:
+    """A mirror that lacks objects (snapshots of big repositories leave out their largest files)
+    fails the clone above wherever a missing object is reachable from the base commit. When none is
+    in the base commit's own tree, the base commit alone (depth 1, no history: `.git/shallow` says
+    so) still gives the repository as the task needs it; else no source can, and the error names
+    the missing files."""
+    commit = src.commit or _git(["rev-parse", "HEAD"], Path(src.location), f"reading HEAD of {where}").strip()
+    missing = missing_in_tree(src.location, commit)
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ImageBuildError(f"{where} lacks {len(missing)} file(s) of commit {commit}'s own tree ({shown}): "
+                              "a complete mirror (`git clone --mirror`) has them")  # fmt: skip
+    shutil.rmtree(dest, ignore_errors=True)
+    _git(["init", "--quiet", str(dest)], Path(src.location), f"git init for {where}")
+    upload = "git -c uploadpack.allowAnySHA1InWant=true upload-pack"  # the base commit is rarely a branch tip
+    url = Path(src.location).resolve().as_uri()
+    _git(["fetch", "--quiet", "--depth", "1", "--upload-pack", upload, url, commit], dest, f"fetching {commit} alone from {where}")
+    _git(["checkout", "--quiet", "--detach", commit], dest, f"checking out {commit} of {where}")
+    (dest / ".git" / "FETCH_HEAD").unlink(missing_ok=True)
+    _git(["gc", "--quiet", "--prune=now"], dest, "packing the base commit")
+
+
+def missing_in_tree(mirror: str, commit: str) -> list[str]:
+    """Paths of `commit`'s tree whose blobs the mirror lacks."""
+    tree = _git(["ls-tree", "-r", "-z", commit], Path(mirror), f"listing {commit} in {mirror}")
+    paths = {}
+    for entry in tree.split("\0"):
+        if entry:
+            meta, path = entry.split("\t", 1)
+            if meta.split()[1] == "blob":  # not submodules' commits
+                paths[meta.split()[2]] = path
+    proc = subprocess.run(["git", "-C", mirror, "cat-file", "--batch-check"], input="\n".join(paths) + "\n",
+                          capture_output=True, text=True, env={**os.environ, **_GIT_IDENTITY})  # fmt: skip
+    return sorted(paths[line.split()[0]] for line in proc.stdout.splitlines() if line.endswith(" missing"))
 
 
 def _source_tree(src: RepoSource, tmp: Path) -> Path:

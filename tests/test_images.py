@@ -108,6 +108,30 @@ def test_git_source_hides_everything_after_the_base_commit(tiny: Path, tmp_path:
     assert "the fix" not in git(dest, "log", "--all", "--format=%s")
 
 
+def test_a_mirror_missing_objects_gives_the_base_commit_alone_or_names_the_missing_files(tiny: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(tiny), str(repo)], check=True)
+    (repo / "big.dat").write_text("large data a snapshot left out\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "with data")
+    with_data = git(repo, "rev-parse", "HEAD")
+    git(repo, "rm", "-q", "big.dat")
+    git(repo, "commit", "-qm", "data moved out")
+    base = git(repo, "rev-parse", "HEAD")
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-hardlinks", str(repo), str(mirror)], check=True)
+    blob = git(repo, "rev-parse", f"{with_data}:big.dat")
+    (mirror / "objects" / blob[:2] / blob[2:]).unlink()  # loose objects: the mirror now lacks that file
+
+    dest = tmp_path / "testbed"
+    assert prepare_repo(RepoSource(kind="git", location=str(mirror), commit=base), dest) == base
+    assert (dest / ".git" / "shallow").is_file() and git(dest, "log", "--format=%s").splitlines() == ["data moved out"]
+    assert (dest / "tiny" / "__init__.py").is_file()
+    with pytest.raises(RuntimeError, match=rf"lacks 1 file\(s\) of commit {with_data}'s own tree \(big.dat\)"):
+        prepare_repo(RepoSource(kind="git", location=str(mirror), commit=with_data), tmp_path / "old")
+
+
 def test_bad_sources_are_named(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="not a directory"):
         prepare_repo(RepoSource(kind="dir", location=str(tmp_path / "missing")), tmp_path / "x")
@@ -149,6 +173,9 @@ def test_instance_image_has_the_repo_installed_at_its_base_commit(tiny_instance,
         res = sb.exec("git rev-parse swesrl-base HEAD; cd / && python -c 'import tiny; print(tiny.add(2, 3))'; git -C /testbed status --porcelain", 60)
     assert res.exit_code == 0, res.output
     assert res.output.split() == [expected, expected, "5"]  # installed, and the install left no untracked files
+    with DockerSandbox(tag, run_id="test-images") as sb:  # what tox-current-env does with sys.executable
+        res = sb.exec("ln -s \"$(python -c 'import sys; print(sys.executable)')\" /tmp/python && /tmp/python -c 'import sys, tiny; print(sys.prefix)'", 60)
+    assert res.output.split() == ["/opt/venv"], res.output
 
 
 @pytest.mark.docker

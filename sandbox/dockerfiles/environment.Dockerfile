@@ -10,7 +10,14 @@ RUN python3 -m venv /opt/venv \
  && if [ -d /usr/share/python-wheels ]; then /opt/venv/bin/python -m pip install --quiet --find-links /usr/share/python-wheels wheel; fi \
  && /opt/venv/bin/python -m pip install --quiet --find-links /tmp/swesrl-wheels {tools} \
  && /opt/venv/bin/python -m pip install --quiet --find-links /tmp/swesrl-wheels -r /tmp/swesrl-requirements.txt \
- && cp /tmp/swesrl-requirements.txt /opt/venv/swesrl-requirements.txt
+ && cp /tmp/swesrl-requirements.txt /opt/venv/swesrl-requirements.txt \
+ && real="$(readlink -f /opt/venv/bin/python)" && rm /opt/venv/bin/python /opt/venv/bin/python3 \
+ && printf '#!/bin/bash\nexec -a /opt/venv/bin/python %s "$@"\n' "$real" > /opt/venv/bin/python \
+ && chmod 755 /opt/venv/bin/python && ln -s python /opt/venv/bin/python3
+# The venv's python is a wrapper that runs the interpreter with argv[0] set to /opt/venv/bin/python:
+# Python finds its venv from argv[0], so a symlink to it (tox-current-env links .tox/*/bin/python to
+# sys.executable, as sphinx's test command uses) still runs in the venv. A symlink to the usual
+# symlink would resolve to /usr/bin and lose the venv; SWE-bench's conda env is a real prefix.
 
 FROM {base}
 LABEL {labels}
