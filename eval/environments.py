@@ -12,7 +12,9 @@ offline (another Python, a pin without a wheel, apt packages) is recorded as a d
 
 from __future__ import annotations
 
+import configparser
 import contextlib
+import datetime
 import functools
 import hashlib
 import json
@@ -26,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from swesrl.sandbox.base_images import SUITES, suite_for_python
 from swesrl.sandbox.host import ImageBuildError, run_host, spec_key
 from swesrl.sandbox.images import cache_dir
 from swesrl.sandbox.repo_sources import RepoSource, prepare_repo
-from swesrl.sandbox.wheels import Target, compile_closure, exact_pin, wheel_pin
+from swesrl.sandbox.wheels import Target, compile_closure, exact_pin, release_date, wheel_pin
 
 from .tasks import Environment, Task
 
@@ -46,7 +52,7 @@ SWEBENCH_SPECS = ("swebench", "4.1.0", "1243776f720047cc9e20a427f7a52b75c13a07ab
 # nose-style tests pass only with pytest < 8, of Jan 2024); then its containerized harness (June
 # 2024), whose spec pins include newer releases; then no bound. Exact pins are always exempt.
 RESOLVE_AS_OF = ("2023-10-10", "2024-06-15", None)
-_RECIPE = 3  # bump when the derivation below changes what it produces
+_RECIPE = 5  # bump when the derivation below changes what it produces
 _CONDA_ONLY = {"python", "pip", "conda", "compilers", "c-compiler", "cxx-compiler", "fortran-compiler", "make", "cmake"}
 
 
@@ -161,6 +167,29 @@ def _install_target(install: str, tree: Path) -> str | None:
     return None
 
 
+def declared_dependencies(tree: Path) -> dict[str, SpecifierSet]:
+    """What the repository itself requires (pyproject's [project] dependencies, setup.cfg's
+    install_requires), by name: SWE-bench installed the repository last, online, so its own
+    constraints won over the requirement files' pins (pip downgraded e.g. pylint 2.15's
+    `astroid==2.12.13` to the `astroid<=2.12.0-dev0` of its base commit)."""
+    lines: list[str] = []
+    pyproject = tree / "pyproject.toml"
+    if pyproject.is_file():
+        with contextlib.suppress(tomllib.TOMLDecodeError):
+            lines += tomllib.loads(pyproject.read_text()).get("project", {}).get("dependencies", [])
+    cfg = configparser.ConfigParser(interpolation=None)
+    with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+        cfg.read(tree / "setup.cfg")
+        lines += cfg.get("options", "install_requires", fallback="").splitlines()
+    declared: dict[str, SpecifierSet] = {}
+    for line in lines:
+        with contextlib.suppress(InvalidRequirement):
+            req = Requirement(line.split("#")[0].strip())
+            name = canonicalize_name(req.name)
+            declared[name] = declared.get(name, SpecifierSet()) & req.specifier
+    return declared
+
+
 def build_requirements(tree: Path) -> list[str]:
     """What building the repo needs (pyproject's build-system, else setuptools and wheel), plus pip."""
     pyproject = tree / "pyproject.toml"
@@ -224,7 +253,7 @@ def _derive(task: Task, spec: dict[str, Any], tree: Path, source: RepoSource) ->
                 deviations.append(str(deviation))
     base, extra, tools = ([moved.get(x, x) for x in group] for group in (base, extra, tools))
     newer = [p[0] for p in map(exact_pin, base + extra + tools) if p]
-    closure, note = _resolve(base, extra, [*tools, *([repo] if repo else [])], target, newer)
+    closure, note = _resolve(base, extra, [*tools, *([repo] if repo else [])], target, newer, declared_dependencies(tree))
     deviations += [note] if note else []
     pre_install = []
     for cmd in spec.get("pre_install", []):
@@ -232,7 +261,11 @@ def _derive(task: Task, spec: dict[str, Any], tree: Path, source: RepoSource) ->
             deviations.append(f"not run offline: {cmd}")
         else:
             pre_install.append(cmd)
+    if (tree / ".git" / "shallow").is_file():
+        deviations.append("no git history: the mirror lacks objects of earlier commits, so /testbed holds the base commit alone")
     env: dict[str, str] = {}
+    if _legacy_editable(tree, closure):
+        env["PIP_CONFIG_SETTINGS"] = "editable_mode=compat"
     if source.kind != "git" and _uses_scm(tree):
         env["SETUPTOOLS_SCM_PRETEND_VERSION"] = task.version  # a snapshot has no tags to count from
     return Environment(
@@ -253,19 +286,30 @@ def _edit_requirements(spec: dict[str, Any], tree: Path) -> None:
             run_host(["bash", "-c", cmd], f"pre-install edit {cmd!r}", cwd=tree)
 
 
-def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target, newer: list[str]) -> tuple[list[str], str]:
+def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target, newer: list[str],
+             declared: dict[str, SpecifierSet] | None = None) -> tuple[list[str], str]:  # fmt: skip
     """The closure as of the first date in RESOLVE_AS_OF that resolves. Where the repository's
     requirements and pip_packages conflict, a pip_packages pin is first relaxed to its name (the
     repository's install ran last in SWE-bench and enforces its own, e.g. sphinx 3's edited
-    `Jinja2<3.0`, so an override would leave it uninstallable offline), else pip_packages override."""
+    `Jinja2<3.0`, so an override would leave it uninstallable offline), then the requirement files'
+    exact pins of what the repository itself declares (`declared`: its constraints decide, as its
+    install did), else pip_packages override."""
     variants: list[tuple[list[str], list[str], str]] = [([*base, *extra, *rest], [], "")]
     for pin in filter(exact_pin, extra):
         name = exact_pin(pin)[0]  # type: ignore[index]
         relaxed = [name if e == pin else e for e in extra]
         variants.append(([*base, *relaxed, *rest], [], f"{pin} relaxed to {name}: the repository's requirements conflict with it"))
+    declared = declared or {}
+    pins = {b: p for b in base if (p := exact_pin(b.split("#")[0]))}
+    own = {b: name for b, (name, version) in pins.items()
+           if not declared.get(canonicalize_name(name), SpecifierSet()).contains(version, prereleases=True)}  # fmt: skip
+    if own:
+        shown = ", ".join(f"{n}=={pins[b][1]}" for b, n in own.items())
+        variants.append(([own.get(b, b) for b in base] + extra + rest, [],
+                         f"requirement-file pins {shown} relaxed: the repository's own requirements exclude them"))
     variants.append(([*base, *extra, *rest], extra, "pip_packages override the repository's requirements (they conflict)"))
     errors = []
-    for as_of in RESOLVE_AS_OF:
+    for as_of in _dates(extra):
         for requirements, overrides, note in variants:
             try:
                 closure = compile_closure(requirements, target, overrides=overrides, exclude_newer=as_of, newer_allowed=newer)
@@ -277,10 +321,35 @@ def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target,
     raise DeriveError("no resolution of the packages for Python " + target.python + ": " + " | ".join(errors[-2:]))
 
 
+def _dates(pip_packages: list[str]) -> list[str | None]:
+    """RESOLVE_AS_OF, plus the day after the newest release among SWE-bench's exact pip_packages pins
+    where that is later: its spec pinned them when it built its environments (sphinx 3-4's
+    `tox==4.16.0`, of July 2024, needs packaging>=24.1), so the rest resolve as of then too."""
+    dates = [d for d in RESOLVE_AS_OF if d]
+    released = [release_date(*p) for p in map(exact_pin, pip_packages) if p]
+    newest = max((d for d in released if d), default=None)
+    if newest and newest >= dates[0]:
+        after = (datetime.date.fromisoformat(newest) + datetime.timedelta(days=1)).isoformat()
+        dates = sorted({*dates, after})
+    return [*dates, None]
+
+
 def _cause(error: str) -> str:
     """The lines of a resolver failure that say why (uv ends with generic hints)."""
     lines = [ln.strip() for ln in error.splitlines()[1:] if ln.strip() and not ln.lstrip().startswith("hint:")]
     return " ".join(lines[-4:])
+
+
+def _legacy_editable(tree: Path, closure: list[str]) -> bool:
+    """Whether the repository's editable install must put its root on sys.path, as SWE-bench's did:
+    pip then ran `setup.py develop` for a project without pyproject.toml. The images install through
+    PEP 660, where setuptools >= 64 maps the packages with an import hook instead, and code that
+    finds modules by path (pylint 2.14 loads its checkers with astroid's modpath_from_file) breaks;
+    setuptools' compat mode writes the .pth that develop wrote."""
+    if (tree / "pyproject.toml").is_file() or not (tree / "setup.py").is_file():
+        return False
+    pins = dict(p for p in map(exact_pin, closure) if p)
+    return Version(pins.get("setuptools", "0")) >= Version("64")
 
 
 def _uses_scm(tree: Path) -> bool:

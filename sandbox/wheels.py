@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +186,22 @@ def _compile(
     lines = (ln.strip() for ln in out.splitlines())
     local = ("/", ".", "#", "-e", "--")  # local trees (the repository) are built in the image, not pinned
     return [ln for ln in lines if ln and not ln.startswith(local) and "file://" not in ln]
+
+
+@functools.cache
+def release_date(name: str, version: str) -> str | None:
+    """The day `name==version` was first uploaded to PyPI (its simple JSON API, PEP 691, which
+    uv's --exclude-newer reads too), or None when that cannot be learned."""
+    req = urllib.request.Request(f"https://pypi.org/simple/{canonicalize_name(name)}/",
+                                 headers={"Accept": "application/vnd.pypi.simple.v1+json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            files = json.load(resp).get("files", [])
+    except (OSError, ValueError):
+        return None
+    want = str(Version(version))
+    days = [f["upload-time"][:10] for f in files if f.get("upload-time") and _dist_name_version(f["filename"])[1] == want]
+    return min(days) if days else None
 
 
 def download(pins: Sequence[str], target: Target, dest: Path, cache: Path) -> None:

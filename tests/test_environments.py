@@ -137,6 +137,29 @@ def test_pre_install_edits_and_the_install_win_over_pip_packages_and_yanked_only
     assert "Jinja2>=2.3" in (tree / "setup.py").read_text()  # the source itself is never edited
 
 
+def test_requirement_file_pins_the_repository_excludes_are_relaxed_and_setup_py_projects_install_as_develop_did(tmp_path, monkeypatch):
+    """pylint 2.15's rows: requirements_test_min.txt pins astroid==2.12.13, its base commit's setup.cfg
+    wants astroid<=2.12.0-dev0 (SWE-bench's install, run last, downgraded it). A setup.py project's
+    editable install puts its root on sys.path, as `setup.py develop` did."""
+    from swesrl.eval import environments
+
+    monkeypatch.setenv("SWESRL_CACHE", str(tmp_path / "cache"))
+    spec = {"python": "3.9", "packages": "requirements.txt", "install": "python -m pip install -e .", "test_cmd": "pytest -rA"}
+    monkeypatch.setattr(environments, "swebench_spec", lambda repo, version: spec)
+    tree = tmp_path / "lint"
+    tree.mkdir()
+    (tree / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    (tree / "setup.cfg").write_text("[metadata]\nname = lint\nversion = 1.0\n[options]\ninstall_requires =\n"
+                                    "    # pinned to the next dev release\n    astroid>=2.11.6,<=2.12.0-dev0\n    isort>=4.2.5,<6\n")  # fmt: skip
+    (tree / "requirements_test.txt").write_text("astroid==2.12.13  # pinned for tests\nisort==5.10.1\n")
+    task = Task("pylint-dev__pylint-1", "pylint-dev/pylint", "abc", "issue", version="2.15", FAIL_TO_PASS=["t"], test_patch="")
+    env = derive_environment(task, RepoSource("dir", str(tree)))
+    pins = dict(p.split("==") for p in env.python_packages)
+    assert Version(pins["astroid"]) < Version("2.12") and pins["isort"] == "5.10.1"  # only the excluded pin moves
+    assert env.deviations == ("requirement-file pins astroid==2.12.13 relaxed: the repository's own requirements exclude them",)
+    assert dict(env.env)["PIP_CONFIG_SETTINGS"] == "editable_mode=compat"
+
+
 @pytest.mark.docker
 @pytest.mark.slow
 def test_published_rows_build_on_python_3_9_without_shipping_the_wheels(rows, swebench_data):
