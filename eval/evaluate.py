@@ -9,7 +9,6 @@ as Ray tasks, one per instance, each node with its own Docker daemon and image c
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -29,7 +28,7 @@ from .options import EVAL_LIMITS, EvalOptions, Timeouts, provenance
 from .predictions import Prediction, PredictionError
 from .results import InstanceResult, build_report, read_result, reusable, write_atomic
 from .tasks import Task
-from .workers import run_here
+from .workers import remove_instance_images, run_here
 
 if TYPE_CHECKING:
     from swesrl.executors import Executor
@@ -86,7 +85,7 @@ def evaluate_predictions(
     """Evaluate predictions into runs/<run_id>/, resuming: a stored result is reused only when its
     provenance key (task, image spec, patch, timeouts, seed, swesrl version) matches and it is a model
     outcome; infrastructure errors and unfinished instances are redone. `on_result(result, reused)` is
-    called once per instance (progress bars). `prune_after="instance"` drops the run's instance images at the end.
+    called once per instance (progress bars). `prune_after="instance"` drops each instance image once its last user is written.
     `executor` (swesrl.executors) runs the instances elsewhere, e.g. on a Ray cluster; None: `workers` threads here."""
     options = options or EvalOptions()
     run_dir = Path(runs_dir) / run_id
@@ -102,7 +101,7 @@ def evaluate_predictions(
         if executor is None and todo and any(not t.image for t, _ in todo):
             check_disk(min_free_gb)  # before building: a full disk mid-build fails every later instance
         if executor is None:
-            stream = run_here(todo, run_id, run_dir, options, workers)
+            stream = run_here(todo, run_id, run_dir, options, workers, prune=prune_after == "instance")
         else:
             from .remote import run_on
 
@@ -114,8 +113,8 @@ def evaluate_predictions(
         summary = build_report([t.instance_id for t in tasks], [p.instance_id for _, p in pairs], results, errors, run_id, run_dir)
         path = run_dir / "report.json"
         write_atomic(path, json.dumps(summary, indent=2) + "\n")
-        if prune_after == "instance":
-            _remove_instance_images({r.image for r in results.values() if r.image})
+        if prune_after == "instance":  # what is left: images of reused results, or evaluated elsewhere (executor)
+            remove_instance_images({r.image for r in results.values() if r.image})
         return Report(summary, results, path, reused)
 
 
@@ -146,20 +145,6 @@ def _stored_results(pairs: list[tuple[Task, Prediction]], run_dir: Path, options
         else:
             todo.append((task, pred))
     return results, list(results), todo
-
-
-def _remove_instance_images(tags: set[str]) -> None:
-    """Drop the instance images this run used (base and environment images stay, as do other runs'
-    images and any image a container still uses)."""
-    import docker
-
-    client = docker.from_env()
-    try:
-        for tag in sorted(t for t in tags if t.startswith("swesrl/instance:")):
-            with contextlib.suppress(docker.errors.APIError):
-                client.images.remove(tag)
-    finally:
-        client.close()
 
 
 def validate_tasks(

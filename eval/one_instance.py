@@ -18,6 +18,7 @@ from typing import Any
 
 from swesrl.sandbox.base import Sandbox
 from swesrl.sandbox.factory import open_sandbox
+from swesrl.sandbox.images import image_deviations
 
 from .environment import TaskEnvironmentError, ensure_task_image
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, UNRESOLVED, grade_log
@@ -54,11 +55,13 @@ def evaluate_patch(
     options = options or EvalOptions()
     t0 = time.monotonic()
     timings: dict[str, float] = {}
+    deviations: list[str] = []  # the image's, once it is known
     prov = provenance(task, patch, options)
 
     def result(status: str, reason: str = "", **kw: Any) -> InstanceResult:
         timings["total"] = round(time.monotonic() - t0, 3)
-        return InstanceResult(task.instance_id, status, reason, model_name_or_path, prov, timings=timings, **kw)
+        return InstanceResult(task.instance_id, status, reason, model_name_or_path, prov, timings=timings,
+                              deviations=deviations, **kw)
 
     problem = patch_problem(patch)
     if problem and not (run_empty and problem[0] == EMPTY_PATCH):
@@ -74,6 +77,7 @@ def evaluate_patch(
                 task, repos_dir=options.repos_dir, image_template=options.image_template, base_image=options.base_image
             )
         timings["image_build"] = round(time.monotonic() - t, 3)
+        deviations += image_deviations(image)
     except TaskEnvironmentError as e:  # nothing was built: no spec, no repository source, no such image
         return result(ERROR, f"no image: {_short(str(e))}")
     except Exception as e:
@@ -89,7 +93,7 @@ def evaluate_patch(
         # the container ends itself soon after the instance budget, even if this process is killed
         limits = replace(options.limits or EVAL_LIMITS, lifetime=tm.instance + 120)
         with open_sandbox(
-            "docker", image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=False,
+            "docker", image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=options.network,
             workdir=options.workdir, start_timeout=tm.start,
         ) as sb:
             if on_container:

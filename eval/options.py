@@ -25,6 +25,9 @@ class Timeouts:
     instance: float = 1800.0
 
 
+NETWORKS = ("none", "bridge")
+
+
 @dataclass(frozen=True)
 class EvalOptions:
     repos_dir: str | None = None
@@ -37,6 +40,13 @@ class EvalOptions:
     # A patch that changes test infrastructure (eval/tampering.py) is graded unresolved; False grades it
     # as SWE-bench does (the findings are reported either way).
     reject_tampering: bool = True
+    # The evaluation container's Docker network: "none" (default) or "bridge", for rows whose tests need
+    # the internet (requests' tests call httpbin.org). Opt-in: the tests then run a patch with network.
+    network: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.network not in NETWORKS:
+            raise ValueError(f"network must be one of {', '.join(NETWORKS)}, got {self.network!r}")
 
 
 def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenance:
@@ -46,4 +56,4 @@ def provenance(task: Task, patch: str | None, options: EvalOptions) -> Provenanc
     except Exception as e:  # no spec: the evaluation will report the same problem as an error
         image = f"unavailable: {e}"
     return Provenance(task.spec_hash(), image, patch_hash(patch), asdict(options.timeouts), options.seed,
-                      "strict" if options.reject_tampering else "swebench")
+                      "strict" if options.reject_tampering else "swebench", network=options.network)

@@ -37,9 +37,13 @@ class Provenance:
     seed: int
     grading: str  # "strict": test tampering is unresolved; "swebench": graded as SWE-bench does (results from before: redone)
     swesrl_version: str = __version__
+    network: str = "none"  # the evaluation container's Docker network
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        d = asdict(self)
+        if d["network"] == "none":  # the default: keys of results stored before the option existed still match
+            del d["network"]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -54,6 +58,7 @@ class InstanceResult:
     tests_status: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # image_build, container_start, patch_and_tests (one exec), total
     test_tampering: list[str] = field(default_factory=list)  # what the patch changes in test infrastructure
+    deviations: list[str] = field(default_factory=list)  # where the image's environment differs from SWE-bench's
     test_output: str = field(default="", repr=False)  # written beside the result, not inside it
     eval_script: str = field(default="", repr=False)  # likewise (eval.sh)
 
@@ -76,7 +81,7 @@ class InstanceResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> InstanceResult:
         prov = Provenance(**d["provenance"]) if d.get("provenance") else None
-        keep = {k: d[k] for k in ("instance_id", "status", "reason", "model_name_or_path", "patch_applied_by", "image", "tests_status", "timings", "test_tampering") if k in d}
+        keep = {k: d[k] for k in ("instance_id", "status", "reason", "model_name_or_path", "patch_applied_by", "image", "tests_status", "timings", "test_tampering", "deviations") if k in d}
         return cls(**keep, provenance=prov)
 
 

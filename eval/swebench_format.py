@@ -33,13 +33,16 @@ def instance_report(result: InstanceResult, patch: str | None) -> dict[str, Any]
         return None
     tests = {k: {"success": list(v.get("success", [])), "failure": list(v.get("failure", []))}
              for k in TEST_KEYS for v in [result.tests_status.get(k) or {}]}
-    return {result.instance_id: {
+    report: dict[str, Any] = {
         "patch_is_None": patch is None,
         "patch_exists": bool(patch),
         "patch_successfully_applied": True,
         "resolved": result.status == RESOLVED,
         "tests_status": tests,
-    }}
+    }
+    if result.deviations:  # swesrl's own key, only where the environment differs from SWE-bench's
+        report["environment_deviations"] = list(result.deviations)
+    return {result.instance_id: report}
 
 
 def instance_log(result: InstanceResult) -> str:

@@ -10,6 +10,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -60,8 +61,10 @@ class _Watchdog:
 
 
 def run_here(todo: list[tuple[Task, Prediction]], run_id: str, run_dir: Path,
-             options: EvalOptions, workers: int) -> Iterator[InstanceResult]:
-    """One result per instance, written as it finishes; instances sharing an image build it once."""
+             options: EvalOptions, workers: int, prune: bool = False) -> Iterator[InstanceResult]:
+    """One result per instance, written as it finishes; instances sharing an image build it once.
+    `prune`: an instance image goes as soon as the last instance of this batch that uses it is
+    written, so at most `workers` instance images exist at once (besides base and environment images)."""
     image_locks: dict[str, threading.Lock] = {}
     locks_guard = threading.Lock()
 
@@ -74,6 +77,9 @@ def run_here(todo: list[tuple[Task, Prediction]], run_id: str, run_dir: Path,
     finished: set[str] = set()
     write_lock = threading.Lock()
 
+    image_of = {t.instance_id: provenance(t, p.model_patch, options).image for t, p in todo} if prune else {}
+    users = Counter(image_of.values())
+
     def one(task: Task, pred: Prediction) -> InstanceResult:
         r = evaluate_prediction(task, pred, run_id, options, image_lock=image_lock,
                                 on_container=watchdog.tracker(task.instance_id))
@@ -81,6 +87,10 @@ def run_here(todo: list[tuple[Task, Prediction]], run_id: str, run_dir: Path,
             if task.instance_id not in abandoned:  # a late worker must not overwrite what the batch reported
                 write_result(run_dir, r, pred.model_patch)
                 finished.add(task.instance_id)
+            if task.instance_id in image_of:
+                users[image_of[task.instance_id]] -= 1
+                if users[image_of[task.instance_id]] == 0 and r.image:
+                    remove_instance_images({r.image})
         return r
 
     def abandon(task: Task, pred: Prediction) -> InstanceResult | None:
@@ -139,3 +149,17 @@ def _run_workers(jobs: list[tuple[Task, Prediction]], one: Callable[[Task, Predi
                 left.discard(iid)
                 yield gone
                 start()
+
+
+def remove_instance_images(tags: set[str]) -> None:
+    """Drop the instance images this run used (base and environment images stay, as do other runs'
+    images and any image a container still uses)."""
+    import docker
+
+    client = docker.from_env()
+    try:
+        for tag in sorted(t for t in tags if t.startswith("swesrl/instance:")):
+            with contextlib.suppress(docker.errors.APIError):
+                client.images.remove(tag)
+    finally:
+        client.close()

@@ -89,7 +89,7 @@ class DockerSandbox:
         run_id: str = "adhoc",
         instance_id: str = "",
         limits: Limits = Limits(),  # noqa: B008 (frozen dataclass)
-        network: bool = False,
+        network: str = "none",  # Docker network mode: "none", or e.g. "bridge" where tests need the internet
         workdir: str = "/testbed",
         start_timeout: float = 60,
     ):
@@ -115,7 +115,7 @@ class DockerSandbox:
                 ["sh", "-c", _INIT, "swesrl-init", str(int(limits.lifetime))],
                 name=name,
                 labels={LABEL: "1", "swesrl.run_id": run_id, "swesrl.instance_id": instance_id, **ownership.owner_labels()},
-                network_mode="host" if network else "none",
+                network_mode=network,
                 mem_limit=limits.memory,
                 memswap_limit=limits.memory,  # no swap: a hog dies instead of thrashing the host
                 nano_cpus=int(limits.cpus * 1e9),

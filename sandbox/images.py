@@ -10,6 +10,7 @@ installed venv is copied into the environment image (the downloaded files never 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import functools
 import json
@@ -260,18 +261,36 @@ def ensure_instance_image(spec: InstanceSpec, *, progress: Progress = None) -> s
 # -- housekeeping -------------------------------------------------------------------------------------
 
 
+def image_deviations(tag: str) -> list[str]:
+    """Where an image's environment differs from the spec it was derived from (its environment
+    layer's `swesrl.deviations` label); none for images swesrl did not build."""
+    client = docker_client()
+    try:
+        labels = client.images.get(tag).labels
+        if labels.get("swesrl.kind") == "instance" and labels.get("swesrl.parent"):
+            labels = client.images.get(labels["swesrl.parent"]).labels
+        return list(json.loads(labels.get("swesrl.deviations", "[]")))
+    except (docker.errors.APIError, ValueError):  # gone, or not an image of swesrl's
+        return []
+
+
 def list_images() -> list[ImageInfo]:
     """Every image swesrl built (label swesrl.kind), base first, with what each adds to its parent."""
-    images = docker_client().images.list(filters={"label": "swesrl.kind"})
-    sizes = {tag: img.attrs.get("Size", 0) for img in images for tag in img.tags}
+    # One listing call (the SDK's images.list inspects each image after listing, which fails when
+    # another process removes one in between)
+    images = docker_client().api.images(filters={"label": "swesrl.kind"})
+    tagged = [(img, [t for t in img.get("RepoTags") or [] if t != "<none>:<none>"]) for img in images]
+    sizes = {tag: img.get("Size", 0) for img, tags in tagged for tag in tags}
     out = []
-    for img in images:
-        kind = img.labels.get("swesrl.kind", "?")
-        size = img.attrs.get("Size", 0)
-        parent = img.labels.get("swesrl.parent")
+    for img, tags in tagged:
+        labels = img.get("Labels") or {}
+        kind = labels.get("swesrl.kind", "?")
+        size = img.get("Size", 0)
+        parent = labels.get("swesrl.parent")
         own = size if kind == "base" else (size - sizes[parent] if parent in sizes else None)
-        for tag in img.tags or [img.short_id]:
-            out.append(ImageInfo(tag=tag, kind=kind, size_bytes=size, created=img.attrs.get("Created", ""), own_bytes=own))
+        created = datetime.datetime.fromtimestamp(img.get("Created", 0), datetime.timezone.utc).isoformat()
+        for tag in tags or [img["Id"].removeprefix("sha256:")[:12]]:
+            out.append(ImageInfo(tag=tag, kind=kind, size_bytes=size, created=created, own_bytes=own))
     return sorted(out, key=lambda i: (_KINDS.index(i.kind) if i.kind in _KINDS else 9, i.tag))
 
 

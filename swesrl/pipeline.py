@@ -100,7 +100,7 @@ def eval_options(images: ImageConfig, ev: EvalConfig) -> EvalOptions:
 
     return EvalOptions(repos_dir=images.repos_dir, image_template=images.image_template, base_image=images.base_image,
                        timeouts=Timeouts(start=ev.start_timeout, command=ev.setup_timeout, instance=ev.eval_timeout),
-                       seed=ev.test_seed, reject_tampering=not ev.allow_test_changes)
+                       seed=ev.test_seed, reject_tampering=not ev.allow_test_changes, network=ev.network)
 
 
 def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[[str], None] = log.info) -> RunOutcome:

@@ -53,6 +53,9 @@ class EvalConfig:
     allow_test_changes: bool = field(default=False, metadata={
         "help": "grade patches that change test infrastructure (conftest.py, pytest config, files among the tests) as "
                 "SWE-bench does, instead of unresolved; they are reported either way"})
+    network: str = field(default="none", metadata={
+        "help": "the evaluation containers' Docker network: none, or bridge for tests that need the internet "
+                "(e.g. requests rows calling httpbin.org); the patch under test then runs online"})
 
 
 @dataclass(frozen=True)

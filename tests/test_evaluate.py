@@ -147,6 +147,38 @@ def test_resume_reuses_only_a_final_result_with_the_same_key(tmp_path):
     assert read_result(tmp_path, "x__y-1") is None
 
 
+def test_network_is_opt_in_and_reaches_the_container_and_deviations_reach_the_report(swebench_data, tmp_path, monkeypatch):
+    """Nothing is sent anywhere: the container is never started, only its settings are looked at."""
+    from swesrl.eval import one_instance as evaluate
+    from swesrl.eval.evaluate import EvalOptions
+    from swesrl.eval.swebench_format import instance_report
+
+    task = next(t for t in load_tasks(swebench_data / "instances.jsonl") if t.instance_id == MM)
+    asked: list[dict] = []
+
+    def no_container(kind, image, **kw):
+        asked.append(kw)
+        raise RuntimeError("not started")
+
+    monkeypatch.setattr(evaluate, "ensure_task_image", lambda task, **kw: "swesrl/instance:x")
+    monkeypatch.setattr(evaluate, "image_deviations", lambda image: ["numpy==1.19.2 -> numpy==1.19.3 (no wheel for Python 3.9)"])
+    monkeypatch.setattr(evaluate, "open_sandbox", no_container)
+    default = evaluate.evaluate_patch(task, task.patch)
+    online = evaluate.evaluate_patch(task, task.patch, options=EvalOptions(network="bridge"))
+    assert [kw["network"] for kw in asked] == ["none", "bridge"]
+    assert default.deviations == ["numpy==1.19.2 -> numpy==1.19.3 (no wheel for Python 3.9)"]
+    assert default.key != online.key  # a result from a networked run is not reused for an offline one
+    with pytest.raises(ValueError, match="network must be one of none, bridge"):
+        EvalOptions(network="host")
+    res = CliRunner().invoke(app, ["eval", "validate", "--tasks", str(swebench_data / "instances.jsonl"), "--network", "host"])
+    assert res.exit_code == 2 and "network must be one of" in res.output
+    graded = replace(default, status="resolved", tests_status={"FAIL_TO_PASS": {"success": ["t"], "failure": []}})
+    assert instance_report(graded, task.patch)[MM]["environment_deviations"] == default.deviations
+    assert "environment_deviations" not in instance_report(replace(graded, deviations=[]), task.patch)[MM]
+    write_result(tmp_path, graded, task.patch)
+    assert read_result(tmp_path, MM).deviations == default.deviations
+
+
 def test_instance_ids_cannot_escape_the_run_folder(tmp_path):
     write_result(tmp_path, _result("../../evil", "resolved"), "")
     assert [p.name for p in tmp_path.iterdir()] == ["_.._evil"]

@@ -162,10 +162,12 @@ def test_prune_instance_drops_the_runs_instance_images_only(real, tmp_path):
     mm = tasks[MM]
     derived = derive_environment(mm, repo_source(mm, options.repos_dir))  # cached by the fixture's build
     mm = replace(mm, environment=replace(derived, env=(("SWESRL_TEST_PRUNE", str(os.getpid())),)))
-    rep = evaluate_predictions([mm], _preds((MM, NOOP_PATCH)), "t-prune", runs_dir=tmp_path, options=options, prune_after="instance")
+    seen = []  # the bound: an instance's image is gone as soon as its result is written, not at the end of the run
+    rep = evaluate_predictions([mm], _preds((MM, NOOP_PATCH)), "t-prune", runs_dir=tmp_path, options=options, prune_after="instance",
+                               on_result=lambda r, reused: seen.append(image_exists(r.image)))
     image = rep.results[MM].image
     assert rep.summary["unresolved_ids"] == [MM] and image.startswith("swesrl/instance:")
-    assert not image_exists(image)
+    assert seen == [False] and not image_exists(image)
     assert image_exists(other)  # other instance images stay
 
 

@@ -76,8 +76,8 @@ def test_container_runs_offline_with_limits_and_labels(base: str, run_id: str) -
     assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
     labels = {"swesrl": "1", "swesrl.run_id": run_id, "swesrl.instance_id": "a/b-1"}
     assert labels.items() <= attrs["Config"]["Labels"].items()
-    with DockerSandbox(base, run_id=run_id, network=True) as online:  # for environment builds only
-        assert docker.from_env().containers.get(online.container_id).attrs["HostConfig"]["NetworkMode"] == "host"
+    with DockerSandbox(base, run_id=run_id, network="bridge") as online:  # opted into; nothing is sent
+        assert docker.from_env().containers.get(online.container_id).attrs["HostConfig"]["NetworkMode"] == "bridge"
 
 
 def test_timeout_stops_the_command_and_the_sandbox_stays_usable(base: str, run_id: str) -> None:

@@ -27,6 +27,7 @@ COMMAND_TIMEOUT = with_default("eval.setup_timeout", "--setup-timeout")
 TASKS = with_default("tasks", "--tasks", required=True)
 SPLIT = with_default("split", "--split")
 INSTANCES = with_default("instances", "--instance", "-i")
+NETWORK = with_default("eval.network", "--network")
 EXECUTOR = with_default("executor.kind", "--executor")
 ADDRESS = with_default("executor.address", "--address")
 
@@ -62,14 +63,19 @@ def _load_tasks(path: str, repos_dir: Path | None, split: str, instances: list[s
 
 
 def _options(repos_dir: Path | None, image_template: str | None, base_image: str | None, timeout: float,
-             start_timeout: float, setup_timeout: float, seed: int = 0, allow_test_changes: bool = False):
+             start_timeout: float, setup_timeout: float, seed: int = 0, allow_test_changes: bool = False,
+             network: str = "none"):
     """The evaluation's options from these options, as `eval run` makes them from its config."""
     from swesrl.pipeline import eval_options
     from swesrl.run_config import EvalConfig, ImageConfig
 
     images = ImageConfig(str(repos_dir) if repos_dir else None, image_template, base_image)
-    return eval_options(images, EvalConfig(eval_timeout=timeout, start_timeout=start_timeout, setup_timeout=setup_timeout,
-                                           test_seed=seed, allow_test_changes=allow_test_changes))
+    config = EvalConfig(eval_timeout=timeout, start_timeout=start_timeout, setup_timeout=setup_timeout, test_seed=seed,
+                        allow_test_changes=allow_test_changes, network=network)
+    try:
+        return eval_options(images, config)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--network") from None
 
 
 def _summary(report) -> None:
@@ -123,9 +129,10 @@ def patches(
     command_timeout: float = COMMAND_TIMEOUT,
     seed: int = with_default("eval.test_seed", "--test-seed"),
     runs_dir: Path = with_default("runs_dir", "--runs-dir"),
-    prune: str | None = typer.Option(None, "--prune", help="'instance': remove this run's instance images afterwards (base and environment images stay)."),
+    prune: str | None = typer.Option(None, "--prune", help="'instance': remove each instance image once the last instance using it is written, so at most --workers instance images exist at once (base and environment images stay)."),
     min_free_gb: float = with_default("eval.min_free_gb", "--min-free-gb"),
     allow_test_changes: bool = with_default("eval.allow_test_changes", "--allow-test-changes"),
+    network: str = NETWORK,
     executor: str = EXECUTOR,
     address: str = ADDRESS,
 ) -> None:
@@ -146,6 +153,7 @@ def patches(
 
     if prune not in (None, "instance"):
         raise typer.BadParameter("only 'instance' is supported", param_hint="--prune")
+    options = _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed, allow_test_changes, network)
     try:
         executor_config = ExecutorConfig(kind=executor, address=address)
     except ValueError as e:
@@ -184,7 +192,7 @@ def patches(
 
         report = evaluate_predictions(
             task_list, preds, run_id, workers=workers, runs_dir=runs_dir, redo=redo,
-            options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, seed, allow_test_changes),
+            options=options,
             prune_after=prune, min_free_gb=min_free_gb, prediction_errors=pred_errors, on_result=on_result,
             executor=runner,
         )
@@ -202,6 +210,7 @@ def validate(
     start_timeout: float = START_TIMEOUT,
     command_timeout: float = COMMAND_TIMEOUT,
     instance: list[str] = INSTANCES,
+    network: str = NETWORK,
     keep: Path = typer.Option(Path("runs/validate"), "--out", "-o", help="Each phase's logs and per-test outcomes go to OUT/gold and OUT/unpatched, one folder per instance."),
 ) -> None:
     """Check tasks: the gold patch must resolve each one, and the unpatched tree (tests run) must not.
@@ -214,6 +223,7 @@ def validate(
     from swesrl.eval.evaluate import validate_tasks, validation_ok
     from swesrl.eval.results import write_result
 
+    options = _options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout, network=network)
     require_eval()
     from swesrl.sandbox.factory import check_sandbox
 
@@ -231,8 +241,7 @@ def validate(
         table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]")
         err.print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
 
-    results = validate_tasks(task_list, options=_options(repos_dir, image_template, base_image, timeout, start_timeout, command_timeout),
-                             on_result=on_result)
+    results = validate_tasks(task_list, options=options, on_result=on_result)
     out.print(table)
     for iid, reason in why.items():
         out.print(f"[red]{iid}[/]: {reason}", highlight=False)
