@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -25,9 +27,18 @@ from swesrl.eval.tasks import load_tasks
 
 
 def image_facts(tag: str | None) -> dict:
-    """Disk the instance and its environment layers add, the environment's Python and deviations."""
+    """Disk the instance and its environment layers add, the environment's Python and deviations
+    (none when Docker cannot say: another process may remove images meanwhile)."""
     if not tag:
         return {}
+    try:
+        return _image_facts(tag)
+    except Exception as e:  # docker's errors: the row is still worth writing
+        print(f"no image facts for {tag}: {e}", file=sys.stderr)
+        return {}
+
+
+def _image_facts(tag: str) -> dict:
     from swesrl.sandbox.images import docker_client, list_images
 
     own = {i.tag: i.own_bytes for i in list_images()}
@@ -55,8 +66,29 @@ def outcome(gold, empty) -> tuple[str, str, str]:
     return "invalid", "unpatched", f"{empty.status}: {empty.reason or 'the tests pass without the fix'}"
 
 
-def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict:
+def instance_tags() -> set[str]:
+    from swesrl.sandbox.images import list_images
+
+    return {i.tag for i in list_images() if i.kind == "instance"}
+
+
+def remove_new_instance_image(tag: str | None, before: set[str]) -> None:
+    """Drop the instance image this task built (not one that existed before it: another run's, or
+    shared); environment and base images stay for the next rows of the same repository version."""
+    if tag and tag.startswith("swesrl/instance:") and tag not in before:
+        import docker.errors
+
+        from swesrl.sandbox.images import docker_client
+
+        try:
+            docker_client().images.remove(tag)
+        except docker.errors.APIError as e:
+            print(f"kept {tag}: {e}", file=sys.stderr)
+
+
+def validate(task, options: EvalOptions, run_id: str, logs: Path | None, prune: bool = False) -> dict:
     t = time.monotonic()
+    before = instance_tags() if prune else set()
     try:
         repo_source(task, options.repos_dir)
     except TaskEnvironmentError as e:
@@ -70,24 +102,63 @@ def validate(task, options: EvalOptions, run_id: str, logs: Path | None) -> dict
         for name, r in (("gold", gold), ("unpatched", empty)):
             (logs / f"{task.instance_id}.{name}.log").write_text(r.test_output)
             (logs / f"{task.instance_id}.{name}.json").write_text(json.dumps(r.to_dict(), indent=1))
-    return {
+    row = {
         "instance_id": task.instance_id, "repo": task.repo, "version": task.version, "outcome": result,
         "phase": phase, "why": why[:2000], "gold": gold.status, "unpatched": empty.status,
         "build_s": gold.timings.get("image_build"), "test_s": gold.timings.get("patch_and_tests"),
         "wall_s": round(time.monotonic() - t, 1), **image_facts(gold.image),
     }  # fmt: skip
+    if prune:
+        remove_new_instance_image(gold.image, before)
+    return row
 
 
-def interleave(tasks: list) -> list:
+def read_results(path: Path) -> dict[str, dict]:
+    """The rows written so far; a torn last line (a process killed while writing it) is not a row."""
+    done: dict[str, dict] = {}
+    if path.exists():
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                print(f"{path}, line {n}: not a complete row, ignored (its instance is validated again)", file=sys.stderr)
+                continue
+            done[row["instance_id"]] = row
+    return done
+
+
+def append_line(path: Path, line: str) -> None:
+    """One write per row: a row is on disk whole or not at all (short of a torn disk write)."""
+    with path.open("ab+") as f:
+        if f.seek(0, 2) and (f.seek(-1, 2), f.read(1))[1] != b"\n":
+            f.write(b"\n")  # after a torn line, start a fresh one
+        f.write((line + "\n").encode())
+
+
+def test_bytes(task, repos_dir: str) -> int | None:
+    """Bytes of the test files the task's test patch touches, at its base commit in the mirror: how
+    long its tests take, roughly (sympy's run from seconds to a quarter of an hour)."""
+    mirror = Path(repos_dir) / (task.repo.replace("/", "__") + ".git")
+    if not mirror.is_dir():
+        return None
+    paths = re.findall(r"^diff --git a/(\S+)", task.test_patch or "", re.M)
+    out = subprocess.run(["git", "-C", str(mirror), "cat-file", "--batch-check=%(objectsize)"],
+                         input="".join(f"{task.base_commit}:{p}\n" for p in paths), capture_output=True, text=True)  # fmt: skip
+    return sum(int(w) for w in out.stdout.split() if w.isdigit())
+
+
+def interleave(tasks: list, cost=None) -> list:
     """Round-robin over repositories, so a run cut short still covers many of them. Within one
-    repository the most common version comes first (its environment image is shared), then the
-    instances with the fewest tests."""
+    repository the cheapest instances come first: by `cost(task)` where it is known (test_bytes),
+    else the most common version first (its environment image is shared), then the fewest tests."""
     by_repo: dict[str, list] = defaultdict(list)
     for t in tasks:
         by_repo[t.repo].append(t)
     for ts in by_repo.values():
         versions = Counter(t.version for t in ts)
-        ts.sort(key=lambda t: (-versions[t.version], len(t.FAIL_TO_PASS) + len(t.PASS_TO_PASS)))
+        costs = {t.instance_id: (cost(t) if cost else None) for t in ts}
+        ts.sort(key=lambda t: (costs[t.instance_id] is None, costs[t.instance_id] or 0,
+                               -versions[t.version], len(t.FAIL_TO_PASS) + len(t.PASS_TO_PASS)))  # fmt: skip
     order = sorted(by_repo, key=lambda r: (len(by_repo[r]), r))
     return [by_repo[r][i] for i in range(max(map(len, by_repo.values()), default=0)) for r in order if i < len(by_repo[r])]
 
@@ -128,27 +199,33 @@ def main() -> int:
     ap.add_argument("--markdown", type=Path, help="write the table here")
     ap.add_argument("--logs", type=Path, help="keep each phase's test log and per-test outcomes here")
     ap.add_argument("--repo", action="append", help="only these repositories (owner/name)")
-    ap.add_argument("--interleave", action="store_true", help="round-robin over repositories, cheapest first")
+    ap.add_argument("--interleave", action="store_true",
+                    help="round-robin over repositories, within each the smallest test files first")
     ap.add_argument("--limit", type=int, help="at most this many new tasks")
+    ap.add_argument("--prune-instances", action="store_true",
+                    help="remove each instance image this run built after validating it (disk stays bounded "
+                         "by the environment images plus one instance)")
     args = ap.parse_args()
     errors: list = []
     tasks = [t for source in args.tasks for t in load_tasks(source, errors=errors)]
     if args.interleave:
-        tasks = interleave(tasks)
+        tasks = interleave(tasks, cost=lambda t: test_bytes(t, args.repos_dir))
     for e in errors:
         print(f"skipped: {e}", file=sys.stderr)
-    done = {}
-    if args.results.exists():
-        done = {d["instance_id"]: d for d in map(json.loads, args.results.read_text().splitlines())}
+    done = read_results(args.results)
     todo = [t for t in tasks if t.instance_id not in done and (not args.repo or t.repo in args.repo)][: args.limit]
     options = EvalOptions(repos_dir=args.repos_dir)
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    for i, task in enumerate(todo, 1):
-        row = validate(task, options, run_id="validate-swebench", logs=args.logs)
-        with args.results.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-        print(f"[{i}/{len(todo)}] {task.instance_id}: {row['outcome']} {row['phase']} {row['why'][:200]}", flush=True)
-        done[task.instance_id] = row
+    try:
+        for i, task in enumerate(todo, 1):
+            row = validate(task, options, run_id="validate-swebench", logs=args.logs, prune=args.prune_instances)
+            append_line(args.results, json.dumps(row))
+            print(f"[{i}/{len(todo)}] {task.instance_id}: {row['outcome']} {row['phase']} {row['why'][:200]}", flush=True)
+            done[task.instance_id] = row
+    except KeyboardInterrupt:  # Ctrl-C, and SIGTERM/SIGHUP (swesrl's sandbox makes them end the process the same way)
+        print(f"interrupted: the instance under way has no row; {args.results} holds {len(done)}; run the same command "
+              "again to resume", file=sys.stderr)
+        return 130
     if args.markdown:
         args.markdown.write_text(markdown(list(done.values())))
     return 0

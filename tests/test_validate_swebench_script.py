@@ -33,6 +33,9 @@ def test_interleave_goes_round_robin_with_shared_versions_and_small_tests_first(
     path.write_text(json.dumps(rows))
     order = [t.instance_id for t in _script().interleave(load_tasks(path))]
     assert order == ["small__lib-1", "big__repo-2", "big__repo-3", "big__repo-1"]
+    sizes = {"big__repo-1": 10, "big__repo-2": 300, "big__repo-3": None}  # test-file bytes; None: no mirror
+    order = [t.instance_id for t in _script().interleave(load_tasks(path), cost=lambda t: sizes.get(t.instance_id))]
+    assert order == ["small__lib-1", "big__repo-1", "big__repo-2", "big__repo-3"]
 
 
 def test_table_is_rebuilt_from_results_of_several_task_files_without_running_anything(tmp_path):
@@ -53,3 +56,43 @@ def test_table_is_rebuilt_from_results_of_several_task_files_without_running_any
     assert text.startswith("1/2 attempted instances valid across 2 repositories.")
     assert "| acme/widget | 1 | 1 | 10.0 | 2.0 | 40 | 1.5 |" in text
     assert "| other__lib-1 | invalid | gold | unresolved: t0 failed | 3.11 |  |" in text
+
+
+def test_sigterm_while_an_environment_is_derived_stops_cleanly_and_a_torn_row_is_not_a_row(tmp_path):
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "setup.py").write_text("from setuptools import setup\nsetup(name='marshmallow', version='3.0')\n")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], cwd=src, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=src, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=src, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=src, check=True, capture_output=True, text=True).stdout.strip()
+    repos = tmp_path / "repos"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(src), str(repos / "marshmallow-code__marshmallow.git")], check=True)
+    row = {**_row("marshmallow-code/marshmallow", 9, "3.0", 1), "base_commit": head}  # version 3.0: in SWE-bench's specs
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([row]))
+    results = tmp_path / "results.jsonl"
+    earlier = json.dumps({"instance_id": "other__lib-1", "repo": "other/lib", "version": "1.0", "outcome": "valid"})
+    results.write_text(earlier + '\n{"instance_id": "marshmallow-code__marshm')  # a row torn by a kill
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), str(rows), "--repos-dir", str(repos), "--results", str(results)],
+                            env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(tmp.glob("swesrl-derive-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp.glob("swesrl-derive-*")), "the environment was never being derived"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "line 2: not a complete row" in err and "interrupted: the instance under way has no row" in err
+    assert results.read_text() == earlier + '\n{"instance_id": "marshmallow-code__marshm'  # nothing half-written added
+    assert not list(tmp.glob("swesrl-*"))  # its temporary folders were removed on the way out
+    script = _script()
+    script.append_line(results, json.dumps({"instance_id": "x__y-1"}))
+    assert list(script.read_results(results)) == ["other__lib-1", "x__y-1"]  # the next row starts on a line of its own
