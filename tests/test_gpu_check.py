@@ -34,3 +34,33 @@ def test_gpu_check_dry_run_trains_srl_and_trl_and_reports_ratios(tmp_path):
     assert "SRL / TRL, same run: transformers: step_time_srl_over_trl" in pasted
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["gpu-check.log", "gpu-check.md", "train_gpu.json",
                                                                    "train_gpu.md"]  # models and runs stay in WORK
+
+
+def _wheel(folder: Path, name: str, version: str, *requires: str) -> Path:
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    meta = "Metadata-Version: 2.1\n" + f"Name: {name}\nVersion: {version}\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{name}-{version}.dist-info/METADATA", meta)
+    return path
+
+
+def test_carried_wheels_take_a_fallback_where_the_machine_misses_a_requirement(tmp_path):
+    """What an offline GPU machine installs from .carry/wheels, decided against this machine's packages."""
+    import importlib.metadata as m
+
+    wheels = tmp_path / "wheels"
+    trl = m.version("trl")
+    _wheel(wheels, "trl", trl, "datasets>=4.7")  # installed at this version, needs a carried package: nothing to do
+    _wheel(wheels, "datasets", "99.0.0", "pyarrow>=999", "huggingface-hub")  # the machine's pyarrow is too old for it
+    fallback = _wheel(wheels / "fallback", "datasets", "98.0.0", "pyarrow>=1")
+    _wheel(wheels / "fallback", "datasets", "97.0.0", "pyarrow>=1")  # an older fallback: never reached
+    absent = _wheel(wheels, "no_such_package", "1.0", 'pyarrow>=1; extra == "arrow"')
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "carried_wheels.py"), "choose", str(wheels)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(fallback), str(absent)]
+    check = subprocess.run([sys.executable, str(ROOT / "scripts" / "carried_wheels.py"), "check", "trl", "no-such-package"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "requirement not met here: no-such-package: not installed" in check and f"trl {trl}" in check
