@@ -35,3 +35,13 @@ def test_subcommands_still_run_and_unknown_ones_are_named():
     assert CliRunner().invoke(app, ["traj", "--help"]).exit_code == 0
     result = CliRunner().invoke(app, ["trian"])
     assert result.exit_code == 2 and "No such command 'trian'" in result.output
+
+
+def test_listing_recipes_imports_neither_transformers_nor_trl():
+    """`train recipes` reads YAML files: the config classes (transformers, TRL: seconds) load only to build a config."""
+    probe = ("import sys; from swesrl.cli import app\n"
+             "try: app(['train', 'recipes'])\nexcept SystemExit: pass\n"
+             "print(sorted(m for m in ('transformers', 'trl', 'torch') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert "tiny-cpu [srl]" in result.stdout and result.stdout.strip().splitlines()[-1] == "[]"

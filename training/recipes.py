@@ -21,14 +21,20 @@ import yaml
 
 from swesrl.settings import coerce as _coerce
 
-from .config import CONFIGS
-
 # gpus/accelerate: the hardware it is sized for; assume: throughput for the time estimate (training/budget.py)
 META_KEYS = ("method", "description", "gpus", "accelerate", "assume")
 
 
 class RecipeError(ValueError):
     """A recipe or override that cannot become a config; the message names the file/key."""
+
+
+def _configs() -> dict[str, type]:
+    """The config class of each method. Imported on first use: it imports transformers and TRL
+    (seconds), which listing or reading recipes does not need."""
+    from .config import CONFIGS
+
+    return CONFIGS
 
 
 def recipe_names() -> list[str]:
@@ -81,7 +87,7 @@ def _fits(value: Any, tp: Any) -> bool:
 def _typed(values: dict[str, Any], method: str, source: str) -> dict[str, Any]:
     """Recipe values checked against the config's field types before anything loads: YAML text where a
     number is due ("5e-7" is a string to YAML) is converted; what cannot be is an error naming the field."""
-    hints = typing.get_type_hints(CONFIGS[method])
+    hints = typing.get_type_hints(_configs()[method])
     out = dict(values)
     for key, value in values.items():
         tp = hints.get(key, Any)
@@ -112,7 +118,7 @@ def _type_name(tp: Any) -> str:
 
 def apply_overrides(values: dict[str, Any], overrides: list[str], method: str) -> dict[str, Any]:
     """``key=value`` strings typed by the method's config dataclass, merged over ``values``."""
-    cls = CONFIGS[method]
+    cls = _configs()[method]
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     out = dict(values)
@@ -138,12 +144,12 @@ def build_config(recipe: str | Path | dict[str, Any], overrides: Sequence[str] =
     recipe_method = data.get("method", method)
     if method is not None and recipe_method != method:
         raise RecipeError(f"recipe {recipe!r} is for method {recipe_method!r}, not {method!r}")
-    if recipe_method not in CONFIGS:
-        raise RecipeError(f"recipe {recipe!r}: method must be one of {', '.join(CONFIGS)}, got {recipe_method!r}")
+    if recipe_method not in _configs():
+        raise RecipeError(f"recipe {recipe!r}: method must be one of {', '.join(_configs())}, got {recipe_method!r}")
     values = {k: v for k, v in data.items() if k not in META_KEYS}
     values.update({k: v for k, v in fields.items() if v is not None})
     values = apply_overrides(values, list(overrides), recipe_method)
-    cls = CONFIGS[recipe_method]
+    cls = _configs()[recipe_method]
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(values) - names)
     if unknown:
@@ -156,7 +162,7 @@ def build_config(recipe: str | Path | dict[str, Any], overrides: Sequence[str] =
 
 
 def method_of(config) -> str:
-    return next(name for name, cls in CONFIGS.items() if type(config) is cls)
+    return next(name for name, cls in _configs().items() if type(config) is cls)
 
 
 def config_yaml(config) -> str:
