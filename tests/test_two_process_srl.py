@@ -117,5 +117,6 @@ def test_validation_shares_rows_over_ranks_and_only_rank_0_records(two_process_r
     assert ranks[0]["recorded"] == [1, 2, 3] and ranks[1]["recorded"] == []
     results = {n: json.loads((out / f"checkpoint-{n}" / VALIDATION_FILE).read_text()) for n in (1, 2, 3)}
     assert all(r["step"] == n and r["val_examples"] == 5 for n, r in results.items())  # the gathered answers, padding dropped
+    assert all(r["val_seconds"] > 0 for r in results.values())
     best = max(results, key=lambda n: (results[n]["val_reward_mean"], -n))
     assert Path((out / BEST_FILE).read_text().strip()) == (out / f"checkpoint-{best}").resolve()

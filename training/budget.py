@@ -13,7 +13,8 @@ tokens, median 1,938, p90 4,833; expert answer, thought + action, mean 202 token
 - reward (RLVR): one Docker evaluation per rollout, ``reward_workers`` at a time;
 - validation (SRL, SFT), at each checkpoint: ``val_max_examples`` x ``val_max_new_tokens`` (an upper bound).
 
-Replace the assumptions with your own after a few steps (metrics.jsonl has each step's time).
+Replace the assumptions with your own after a few steps: metrics.jsonl logs tokens/s, the mean completion
+length and the share of groups kept; validation.json the seconds a validation took.
 """
 
 from __future__ import annotations

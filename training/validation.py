@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,9 +149,10 @@ class ValidationCallback(TrainerCallback):
         from accelerate.utils import gather_object
 
         acc = self.trainer.accelerator
+        start = time.perf_counter()
         result = validate(self.rows, self.answer, acc.process_index, acc.num_processes, gather_object)
         if result is not None:
-            result = {"step": state.global_step, **result}
+            result = {"step": state.global_step, **result, "val_seconds": round(time.perf_counter() - start, 2)}
             best = record(self.run_dir, result)
             if best is not None:
                 state.best_model_checkpoint = str(best)  # protects it from save_total_limit rotation
