@@ -4,6 +4,10 @@ A run that ended (submitted or stopped by a limit) is never redone; a run that c
 finished, or lost its model backend (no exit status, ``error``, ``policy_error``) is run again. One failing instance is recorded as an error
 and never stops the others. How an instance gets its sandbox is the caller's business (the CLI
 builds task images with the eval package), so this module stays within the agent stage.
+
+Where the runs happen is an executor's business (swesrl.executors): threads here, which save each
+run after every step, or tasks on a cluster, whose finished runs travel back and are saved here (the
+nodes need no shared storage; a run cut off with its node is run again from the start).
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import json
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from swesrl.executors import Executor, LocalExecutor
 from swesrl.trajectories.schema import Trajectory
 from swesrl.util import safe_name
 
@@ -30,7 +35,9 @@ class Job:
 
 
 RETRIED = (None, "error", "policy_error")  # infrastructure trouble, not the model's answer: run again on resume
-RunOne = Callable[[Job, Path], AgentResult]  # runs one job, saving its trajectory at the given path
+# Runs one job, saving its trajectory at the path after every step; None: it runs in another process
+# (an executor's remote task), and the caller saves the trajectory that comes back.
+RunOne = Callable[[Job, Path | None], AgentResult]
 
 
 def trajectory_path(out_dir: Path, instance_id: str) -> Path:
@@ -69,8 +76,10 @@ def _error_run(job: Job, path: Path, error: str) -> None:
     save_trajectory(run, path)
 
 
-def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int = 1) -> Iterator[JobOutcome]:
-    """Run the unfinished jobs on ``workers`` threads; yields one outcome per job as it ends."""
+def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int = 1, *, executor: Executor | None = None,
+              cleanup: Callable[[], Any] | None = None) -> Iterator[JobOutcome]:
+    """Run the unfinished jobs on ``executor`` (default: ``workers`` threads); yields one outcome per
+    job as it ends. ``cleanup`` runs where the jobs ran, after the last one or on an interrupt."""
     out_dir.mkdir(parents=True, exist_ok=True)
     todo: list[Job] = []
     for job in jobs:
@@ -79,28 +88,30 @@ def run_batch(jobs: Iterable[Job], run_one: RunOne, out_dir: Path, workers: int 
             yield JobOutcome(job.instance_id, done.metadata["exit_status"], skipped=True)
         else:
             todo.append(job)
-
-    def one(job: Job) -> JobOutcome:
-        path = trajectory_path(out_dir, job.instance_id)
-        try:
-            return JobOutcome(job.instance_id, run_one(job, path).exit_status)
-        except Exception as e:
-            error = f"{type(e).__name__}: {e}"
-            _error_run(job, path, error + "\n" + traceback.format_exc(limit=5))
-            return JobOutcome(job.instance_id, "error", error=error)
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(one, job) for job in todo]
-        for future in as_completed(futures):
-            yield future.result()
+    executor = executor or LocalExecutor(workers)
+    paths = [trajectory_path(out_dir, job.instance_id) for job in todo]
+    calls = [(job, None if executor.remote else path) for job, path in zip(todo, paths, strict=True)]
+    for i, out in executor.map(run_one, calls, cleanup=cleanup):
+        job, path = todo[i], paths[i]
+        if isinstance(out, BaseException):
+            error = f"{type(out).__name__}: {out}"
+            _error_run(job, path, error + "\n" + "".join(traceback.format_exception(out, limit=5)))
+            yield JobOutcome(job.instance_id, "error", error=error)
+            continue
+        if executor.remote:
+            out.trajectory.source_path = str(path)
+            save_trajectory(out.trajectory, path)
+        yield JobOutcome(job.instance_id, out.exit_status)
 
 
 def predictions(out_dir: Path, instance_ids: Iterable[str], model_name: str) -> list[dict[str, str]]:
-    """SWE-bench predictions from the finished runs. A run that never finished or hit infrastructure
-    trouble has no prediction: graded as an empty patch it would count against the model."""
+    """SWE-bench predictions from the finished runs, named by the model each run recorded (else
+    ``model_name``). A run that never finished or hit infrastructure trouble has no prediction: graded
+    as an empty patch it would count against the model."""
     rows = []
     for iid in instance_ids:
         run = load_run(trajectory_path(out_dir, iid))
         if run is not None and run.metadata.get("exit_status") not in RETRIED:
-            rows.append({"instance_id": iid, "model_name_or_path": model_name, "model_patch": run.final_patch or ""})
+            name = run.metadata.get("model") or model_name
+            rows.append({"instance_id": iid, "model_name_or_path": name, "model_patch": run.final_patch or ""})
     return rows

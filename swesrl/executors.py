@@ -52,18 +52,23 @@ Outcome = tuple[int, Any]  # (index of the call, its result or the exception tha
 
 
 class Executor(Protocol):
+    remote: bool  # calls run in other processes, maybe other machines: they share no objects or files with the caller
+
     def map(self, fn: Callable[..., Any], calls: Sequence[tuple], cleanup: Callable[[], Any] | None = None) -> Iterator[Outcome]:
         """``fn(*call)`` for each call; one outcome per call as it ends. ``cleanup`` runs on every
         node where calls ran, after the last one (and after a cancel)."""
         ...
 
     def on_nodes(self, fn: Callable[[], Any]) -> list[Any]:
-        """``fn()`` once on every node that runs calls (e.g. removing a crashed run's containers)."""
+        """``fn()`` once on every node that runs calls (e.g. removing a crashed run's containers); a node
+        lost meanwhile is skipped."""
         ...
 
 
 class LocalExecutor:
     """A thread pool: the work is waiting on containers, so threads suffice on one machine."""
+
+    remote = False
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, workers)
@@ -91,6 +96,8 @@ class LocalExecutor:
 class RayExecutor:
     """Ray tasks on the cluster at ``address``; connects on creation (ClusterUnavailable if it cannot)."""
 
+    remote = True
+
     def __init__(self, address: str = "auto", max_retries: int = 3):
         require("ray", "running instances on a Ray cluster", extra="ray")
         import ray
@@ -116,9 +123,10 @@ class RayExecutor:
     def map(self, fn: Callable[..., Any], calls: Sequence[tuple], cleanup: Callable[[], Any] | None = None) -> Iterator[Outcome]:
         import ray
 
-        task = ray.remote(fn).options(num_cpus=0, resources={DOCKER: 1}, max_retries=self.max_retries,
-                                      retry_exceptions=False)
-        pending = {task.remote(*c): i for i, c in enumerate(calls)}
+        task = ray.remote(_apply).options(num_cpus=0, resources={DOCKER: 1}, max_retries=self.max_retries,
+                                          retry_exceptions=False)
+        body = ray.put(fn)  # shipped once, however many calls (a partial may carry a whole task list)
+        pending = {task.remote(body, *c): i for i, c in enumerate(calls)}
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1, timeout=5.0)
@@ -140,15 +148,23 @@ class RayExecutor:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        task = ray.remote(_call)
-        refs = [task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(fn)
-                for node in self.docker_nodes()]
-        return ray.get(refs)
+        task = ray.remote(_apply)
+        refs = {node: task.options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(fn)
+                for node in self.docker_nodes()}
+        out = []
+        for node, ref in refs.items():
+            try:
+                out.append(ray.get(ref))
+            except ray.exceptions.RayTaskError as e:  # fn itself failed: the caller's to handle
+                raise e.as_instanceof_cause() from None
+            except ray.exceptions.RayError as e:  # the node died after it was listed
+                log.warning(f"node {node[:12]} was lost ({type(e).__name__}); the containers it ran end with their lifetime")
+        return out
 
 
-def _call(fn: Callable[[], Any]) -> Any:
-    """A task body for any callable (ray.remote takes only plain functions, not partials)."""
-    return fn()
+def _apply(fn: Callable[..., Any], *args: Any) -> Any:
+    """The task body for any callable: ray.remote takes only plain functions, not partials or closures."""
+    return fn(*args)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:

@@ -1,5 +1,6 @@
 """Run a model on tasks and evaluate its patches: the composition `swesrl eval run` and the
-quickstart call (and an executor that decides where instances run could call).
+quickstart call. `agent_on_task` is what running the model on one instance is; an executor
+(swesrl.executors: threads here, or Ray tasks on a cluster) only decides where it runs.
 
 The eval package builds each task's image, the agent (or the oracle / Agentless-mini protocol) works
 in a sandbox of it, the eval package grades the patches, and each outcome is written back into its
@@ -9,10 +10,11 @@ results are kept, so an interrupted run is simply started again.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -27,7 +29,7 @@ from swesrl.executors import open_executor
 from swesrl.sandbox.factory import check_sandbox, open_sandbox
 from swesrl.util import write_atomic
 
-from .run_config import EvalConfig, ImageConfig, RunConfig, save_run_config
+from .run_config import EvalConfig, ImageConfig, ModelConfig, RunConfig, save_run_config
 from .settings import SettingsError
 
 if TYPE_CHECKING:
@@ -114,47 +116,29 @@ def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[
 
 
 def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[str], None]) -> RunOutcome:
-    from swesrl.agent.agentless import run_pipeline
-    from swesrl.agent.oracle import gold_files, run_oracle
-    from swesrl.eval.environment import ensure_task_image
     from swesrl.eval.evaluate import evaluate_predictions
     from swesrl.eval.predictions import Prediction
+    from swesrl.sandbox.docker_sandbox import prune
 
-    check_sandbox("docker")  # before the model loads and anything is written
+    runner = open_executor(config.executor) if config.executor.kind != "local" else None
+    if runner is None:
+        check_sandbox("docker")  # before the model loads and anything is written (a cluster's nodes have their own)
     run_dir = Path(config.runs_dir) / config.run_id
     config_path = save_run_config(config, run_dir / CONFIG_FILE)
-    policy = load_policy(config)
-    by_id = {t.instance_id: t for t in tasks}
+    # here, one model serves every worker thread; on a cluster each node loads its own (agent_on_task)
+    policy = None if runner is not None else load_policy(config)
     traj_dir = run_dir / "trajectories"
-    images = config.images
-    build_lock = threading.Lock()  # one image build at a time; runs share the images they need
-
-    def run_one(job: Job, path: Path) -> AgentResult:
-        task = by_id[job.instance_id]
-        player = policy.for_instance(task.instance_id)
-        with build_lock:
-            image = ensure_task_image(task, repos_dir=images.repos_dir, image_template=images.image_template,
-                                      base_image=images.base_image)
-        iid, repo, base = task.instance_id, task.repo, task.base_commit
-        with open_sandbox("docker", image, run_id=config.run_id, instance_id=iid) as sandbox:
-            if config.mode == "oracle":
-                return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=path,
-                                  instance_id=iid, repo=repo, base_commit=base)
-            if config.mode == "pipeline":
-                gold = gold_files(task.patch) if task.patch else None
-                return run_pipeline(player, sandbox, task.problem_statement, gold_files=gold, config=config.pipeline,
-                                    out=path, instance_id=iid, repo=repo, base_commit=base)
-            return run_agent(player, sandbox, task.problem_statement, config=config.agent, out=path,
-                             instance_id=iid, repo=repo, base_commit=base)
-
+    run_one = functools.partial(agent_on_task, config, {t.instance_id: t for t in tasks}, policy)
     jobs = [Job(t.instance_id, t.problem_statement, t.repo, t.base_commit) for t in tasks]
-    on_line(f"{config.run_id}: {len(jobs)} tasks, model {policy.name}, mode {config.mode}, {config.workers} worker(s)")
-    for o in run_batch(jobs, run_one, traj_dir, config.workers):
+    where = f"{config.workers} worker(s)" if runner is None else f"executor {config.executor.kind}"
+    on_line(f"{config.run_id}: {len(jobs)} tasks, model {policy.name if policy else config.model.spec}, mode {config.mode}, {where}")
+    for o in run_batch(jobs, run_one, traj_dir, config.workers, executor=runner,
+                       cleanup=functools.partial(prune, config.run_id, force=True)):
         note = " (finished earlier)" if o.skipped else f": {o.error}" if o.error else ""
         on_line(f"  {o.instance_id}: {o.exit_status}{note}")
 
     ids = [t.instance_id for t in tasks]
-    rows = predictions(traj_dir, ids, policy.name)
+    rows = predictions(traj_dir, ids, config.model.spec)
     missing = sorted(set(ids) - {r["instance_id"] for r in rows})
     if missing:
         on_line(f"{len(missing)} instance(s) without a finished run (infrastructure or backend errors, not graded; "
@@ -164,8 +148,7 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
     preds = [Prediction(r["instance_id"], r["model_patch"], r["model_name_or_path"], f"{pred_path}, line {i}")
              for i, r in enumerate(rows, start=1)]
     ev = config.eval
-    options = eval_options(images, ev)
-    runner = open_executor(config.executor) if config.executor.kind != "local" else None
+    options = eval_options(config.images, ev)
     report = evaluate_predictions(tasks, preds, config.run_id, workers=config.workers, runs_dir=config.runs_dir,
                                   options=options, min_free_gb=ev.min_free_gb, executor=runner,
                                   on_result=lambda r, reused: on_line(f"  eval {r.instance_id}: {r.status}{' (kept)' if reused else ''}"))
@@ -176,6 +159,40 @@ def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[s
             saved.outcome = OUTCOME.get(r.status, "unknown")
             save_trajectory(saved, path)
     return RunOutcome(report, missing, config_path)
+
+
+_build_lock = threading.Lock()  # one image build at a time per process; runs share the images they need
+
+
+def agent_on_task(config: RunConfig, tasks: Mapping[str, Task], policy: Policy | None, job: Job, out: Path | None) -> AgentResult:
+    """The model on one task, wherever it runs (a worker thread here or a task on a cluster node): the
+    task's image, built where it is missing, a sandbox of it, and the configured mode. ``policy`` None
+    loads the config's model, once per process; ``out`` None keeps the run in memory (the caller saves it)."""
+    from swesrl.agent.agentless import run_pipeline
+    from swesrl.agent.oracle import gold_files, run_oracle
+    from swesrl.eval.environment import ensure_task_image
+
+    task, images = tasks[job.instance_id], config.images
+    player = (policy or _process_policy(config.model)).for_instance(task.instance_id)
+    with _build_lock:
+        image = ensure_task_image(task, repos_dir=images.repos_dir, image_template=images.image_template,
+                                  base_image=images.base_image)
+    iid, repo, base = task.instance_id, task.repo, task.base_commit
+    with open_sandbox("docker", image, run_id=config.run_id, instance_id=iid) as sandbox:
+        if config.mode == "oracle":
+            return run_oracle(player, sandbox, task.problem_statement, gold_files(task.patch), out=out,
+                              instance_id=iid, repo=repo, base_commit=base)
+        if config.mode == "pipeline":
+            gold = gold_files(task.patch) if task.patch else None
+            return run_pipeline(player, sandbox, task.problem_statement, gold_files=gold, config=config.pipeline,
+                                out=out, instance_id=iid, repo=repo, base_commit=base)
+        return run_agent(player, sandbox, task.problem_statement, config=config.agent, out=out,
+                         instance_id=iid, repo=repo, base_commit=base)
+
+
+@functools.lru_cache(maxsize=1)
+def _process_policy(model: ModelConfig) -> Policy:
+    return load_policy(RunConfig(model=model))
 
 
 def repo_image(repo: Path, packages: list[str], install_cmd: list[str] | None,

@@ -74,7 +74,7 @@ class RunConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig, metadata={"help": "pipeline mode"})
     images: ImageConfig = field(default_factory=ImageConfig, metadata={"help": "where task images come from"})
     eval: EvalConfig = field(default_factory=EvalConfig, metadata={"help": "evaluation of the patches"})
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={"help": "where the evaluations run"})
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={"help": "where the instances run (agent and evaluation)"})
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

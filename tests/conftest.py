@@ -1,11 +1,12 @@
 """Shared fixtures: the real third-party data, skips for missing Docker or GPU, and a wide terminal.
 
-Outside CI a missing part (../shared, Docker, a GPU) skips its tests with the reason shown in the
-summary (-ra), so a fresh clone anywhere passes; under ``CI`` a missing ../shared or daemon fails.
+Outside CI a missing part (../shared, Docker, an extra, a GPU) skips its tests with the reason shown in the
+summary (-ra), so a fresh clone anywhere passes; under ``CI`` a missing ../shared, daemon or extra fails.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -58,6 +59,17 @@ def require_shared(path: Path) -> Path:
             pytest.fail(f"CI: {message}")
         pytest.skip(message)
     return path
+
+
+def import_extra(module: str, extra: str):
+    """The module of an optional extra, or a skip naming it (a fresh clone without the extra) / a
+    failure (CI, where scripts/setup.sh installs it). Call at module level."""
+    if not os.environ.get("CI"):
+        return pytest.importorskip(module, reason=f"needs the {extra} extra: pip install -e '.[{extra}]'")
+    try:
+        return importlib.import_module(module)
+    except ImportError as e:
+        pytest.fail(f"CI: {module} is not installed, but scripts/setup.sh installs the {extra} extra ({e})", pytrace=False)
 
 
 def shared_files(folder: Path) -> list:

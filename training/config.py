@@ -119,8 +119,8 @@ class RLVRConfig(SRLConfig):
         default=600.0, metadata={"help": "Seconds one patch evaluation may take, container start to graded log; over it = no reward."}
     )
     executor: str = field(default="local", metadata={
-        "help": "Where reward evaluations run: local (threads, Docker on this machine) or ray (tasks on the cluster's "
-                "nodes with the `docker` resource, so a GPU node without Docker can train)."})
+        "help": "Where the prompts' base files are read and reward evaluations run: local (threads, Docker on this "
+                "machine) or ray (tasks on the cluster's nodes with the `docker` resource, so a GPU node without Docker can train)."})
     executor_address: str = field(default="auto", metadata={"help": "executor ray: the cluster, auto or ray://HOST:PORT."})
 
 

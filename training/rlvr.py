@@ -28,12 +28,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_patch
+from swesrl.eval.evaluate import EvalOptions, Timeouts, evaluate_patch, evaluate_prediction
 from swesrl.eval.grading import ERROR
+from swesrl.eval.predictions import Prediction
 from swesrl.eval.results import InstanceResult
 from swesrl.eval.task_files import read_task_files
 from swesrl.eval.tasks import Task, TaskError, load_tasks
-from swesrl.executors import Executor, ExecutorConfig, open_executor
+from swesrl.executors import Executor, ExecutorConfig, LocalExecutor, open_executor
 from swesrl.trajectories.edits import (
     Files,
     answer_patch,
@@ -54,20 +55,16 @@ class RLVRDataError(ValueError):
     """Tasks that cannot make RLVR prompts; the message names the source and the problem."""
 
 
-def read_base_files(task: Task, options: EvalOptions) -> dict[str, str | None]:
-    """The gold patch's files as they are at the base commit (None for a file the gold patch adds)."""
-    return read_task_files(task, gold_files(task.patch), options)
-
-
 def _cache_key(task: Task) -> str:
     return f"{task.spec_hash()}:{','.join(gold_files(task.patch))}"
 
 
 def base_files(tasks: Iterable[Task], options: EvalOptions, cache: Path | None = None,
-               progress: Callable[[str], None] = print) -> dict[str, dict[str, str | None]]:
+               progress: Callable[[str], None] = print, executor: Executor | None = None) -> dict[str, dict[str, str | None]]:
     """``read_base_files`` for every task, cached in the JSONL ``cache`` (one line per task, keyed by
     the task's spec and gold files) so a resumed run reads no image again. A task whose image cannot
-    be built or read is skipped and reported; the others still come back."""
+    be built or read is skipped and reported; the others still come back. ``executor`` reads them
+    elsewhere (a cluster's Docker nodes: the trainer then needs no Docker); default: one at a time here."""
     cached: dict[str, dict] = {}
     if cache is not None and cache.is_file():
         for line in cache.read_text(encoding="utf-8").splitlines():
@@ -75,15 +72,18 @@ def base_files(tasks: Iterable[Task], options: EvalOptions, cache: Path | None =
                 row = json.loads(line)
                 cached[row["instance_id"]] = row
     out: dict[str, dict[str, str | None]] = {}
+    todo: list[Task] = []
     for task in tasks:
         row = cached.get(task.instance_id)
         if row is not None and row["key"] == _cache_key(task):
             out[task.instance_id] = row["files"]
-            continue
-        try:
-            files = read_base_files(task, options)
-        except Exception as e:  # one broken task must not cost the others
-            progress(f"{task.instance_id}: skipped, its files could not be read ({type(e).__name__}: {str(e)[:300]})")
+        else:
+            todo.append(task)
+    calls = [(task, gold_files(task.patch), options) for task in todo]
+    for i, files in (executor or LocalExecutor()).map(read_task_files, calls):
+        task = todo[i]
+        if isinstance(files, BaseException):  # one broken task must not cost the others
+            progress(f"{task.instance_id}: skipped, its files could not be read ({type(files).__name__}: {str(files)[:300]})")
             continue
         out[task.instance_id] = files
         if cache is not None:
@@ -102,11 +102,6 @@ def rlvr_dataset(tasks: Iterable[Task], files: Mapping[str, Files]):
     if not rows:
         raise RLVRDataError("no task could make an RLVR prompt (see the messages above)")
     return Dataset.from_list(rows)
-
-
-def _evaluate_remote(task: Task, patch: str, run_id: str, options: EvalOptions) -> InstanceResult:
-    """One reward evaluation as an executor task (on a cluster node with Docker)."""
-    return evaluate_patch(task, patch, run_id=run_id, options=options, model_name_or_path="rlvr")
 
 
 def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], options: EvalOptions | None = None,
@@ -138,8 +133,9 @@ def make_rlvr_reward(tasks: Mapping[str, Task], files: Mapping[str, Files], opti
         results: dict[tuple[str, str], InstanceResult | Exception] = {}
         if todo and executor is not None:
             try:
-                calls = [(tasks[iid], patch, run_id, options) for iid, patch in todo]
-                results = {todo[i]: out for i, out in executor.map(_evaluate_remote, calls)}
+                # evaluate_prediction, like a batch's instances: a cluster node imports no training code for it
+                calls = [(tasks[iid], Prediction(iid, patch, "rlvr"), run_id, options) for iid, patch in todo]
+                results = {todo[i]: out for i, out in executor.map(evaluate_prediction, calls)}
             except Exception as e:  # the cluster went away mid-call: every evaluation of this call is void
                 results = {key: e for key in todo}
         elif todo:
@@ -210,10 +206,10 @@ def rlvr_inputs(config) -> tuple[Any, list[Callable]]:
 
     tasks = load_rlvr_tasks(config.tasks)
     options = eval_options(config)
-    with PartialState().main_process_first():  # the main process reads the images; the others the cache
-        files = base_files(tasks, options, Path(config.output_dir) / FILES_CACHE)
-    by_id = {t.instance_id: t for t in tasks}
     runner = open_executor(ExecutorConfig(config.executor, config.executor_address)) if config.executor != "local" else None
+    with PartialState().main_process_first():  # the main process reads the images; the others the cache
+        files = base_files(tasks, options, Path(config.output_dir) / FILES_CACHE, executor=runner)
+    by_id = {t.instance_id: t for t in tasks}
     reward = make_rlvr_reward(by_id, files, options, workers=config.reward_workers,
                               run_id=f"rlvr-{Path(config.output_dir).name}", executor=runner)
     return rlvr_dataset(tasks, files), [reward]
