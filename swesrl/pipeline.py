@@ -118,7 +118,7 @@ def run_and_evaluate(config: RunConfig, tasks: list[Task], *, on_line: Callable[
 def _run_and_evaluate(config: RunConfig, tasks: list[Task], on_line: Callable[[str], None]) -> RunOutcome:
     from swesrl.eval.evaluate import evaluate_predictions
     from swesrl.eval.predictions import Prediction
-    from swesrl.sandbox.docker_sandbox import prune
+    from swesrl.sandbox.prune import prune
 
     runner = open_executor(config.executor) if config.executor.kind != "local" else None
     if runner is None:
