@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import configparser
 import contextlib
-import datetime
 import functools
 import hashlib
 import json
@@ -37,7 +36,7 @@ from swesrl.sandbox.base_images import SUITES, suite_for_python
 from swesrl.sandbox.host import ImageBuildError, run_host, spec_key
 from swesrl.sandbox.images import cache_dir
 from swesrl.sandbox.repo_sources import RepoSource, prepare_repo
-from swesrl.sandbox.wheels import Target, compile_closure, exact_pin, release_date, wheel_pin
+from swesrl.sandbox.wheels import Target, compile_closure, exact_pin, wheel_pin
 
 from .tasks import Environment, Task
 
@@ -52,7 +51,7 @@ SWEBENCH_SPECS = ("swebench", "4.1.0", "1243776f720047cc9e20a427f7a52b75c13a07ab
 # nose-style tests pass only with pytest < 8, of Jan 2024); then its containerized harness (June
 # 2024), whose spec pins include newer releases; then no bound. Exact pins are always exempt.
 RESOLVE_AS_OF = ("2023-10-10", "2024-06-15", None)
-_RECIPE = 5  # bump when the derivation below changes what it produces
+_RECIPE = 6  # bump when the derivation below changes what it produces
 _CONDA_ONLY = {"python", "pip", "conda", "compilers", "c-compiler", "cxx-compiler", "fortran-compiler", "make", "cmake"}
 
 
@@ -309,7 +308,7 @@ def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target,
                          f"requirement-file pins {shown} relaxed: the repository's own requirements exclude them"))
     variants.append(([*base, *extra, *rest], extra, "pip_packages override the repository's requirements (they conflict)"))
     errors = []
-    for as_of in _dates(extra):
+    for as_of in RESOLVE_AS_OF:
         for requirements, overrides, note in variants:
             try:
                 closure = compile_closure(requirements, target, overrides=overrides, exclude_newer=as_of, newer_allowed=newer)
@@ -319,19 +318,6 @@ def _resolve(base: list[str], extra: list[str], rest: list[str], target: Target,
             notes = ([f"packages resolved as of {as_of or 'today'}"] if as_of != RESOLVE_AS_OF[0] else []) + ([note] if note else [])
             return closure, "; ".join(notes)
     raise DeriveError("no resolution of the packages for Python " + target.python + ": " + " | ".join(errors[-2:]))
-
-
-def _dates(pip_packages: list[str]) -> list[str | None]:
-    """RESOLVE_AS_OF, plus the day after the newest release among SWE-bench's exact pip_packages pins
-    where that is later: its spec pinned them when it built its environments (sphinx 3-4's
-    `tox==4.16.0`, of July 2024, needs packaging>=24.1), so the rest resolve as of then too."""
-    dates = [d for d in RESOLVE_AS_OF if d]
-    released = [release_date(*p) for p in map(exact_pin, pip_packages) if p]
-    newest = max((d for d in released if d), default=None)
-    if newest and newest >= dates[0]:
-        after = (datetime.date.fromisoformat(newest) + datetime.timedelta(days=1)).isoformat()
-        dates = sorted({*dates, after})
-    return [*dates, None]
 
 
 def _cause(error: str) -> str:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,17 +148,28 @@ def compile_closure(
     sqlfluff 0.6's dev requirements) gets the yanked release pinned exactly, as pip and uv allow.
     """
     yanked: list[str] = []
+    newer = list(newer_allowed)
     while True:
         try:
-            return _compile([*requirements, *yanked], target, overrides, exclude_newer, newer_allowed)
+            return _compile([*requirements, *yanked], target, overrides, exclude_newer, newer)
         except ImageBuildError as e:
             found = [f"{name}=={version}" for name, version in _YANKED.findall(str(e))]
-            if not found or set(found) <= set(yanked):
+            # An exact pin made after the date may need a dependency from after it too (tox==4.16.0,
+            # pinned by SWE-bench's sphinx specs, needs packaging>=24.1): only that one is let through.
+            allowed = {canonicalize_name(n) for n in newer}
+            needed = [dep for dep, pin in _NEEDS_NEWER.findall(str(e))
+                      if exclude_newer and canonicalize_name(pin) in allowed and canonicalize_name(dep) not in allowed]  # fmt: skip
+            if needed:
+                newer += needed
+            elif found and not set(found) <= set(yanked):
+                yanked = sorted({*yanked, *found})
+            else:
                 raise
-            yanked = sorted({*yanked, *found})
 
 
 _YANKED = re.compile(r"\b([A-Za-z0-9][\w.-]*)==(\S+) was yanked")
+# uv: "Because only packaging<=23.2 is available and tox==4.16.0 depends on packaging>=24.1, ..."
+_NEEDS_NEWER = re.compile(r"only ([A-Za-z0-9][\w.-]*)<=\S+ is available and ([A-Za-z0-9][\w.-]*)==\S+ depends on \1")
 
 
 def _compile(
@@ -186,22 +195,6 @@ def _compile(
     lines = (ln.strip() for ln in out.splitlines())
     local = ("/", ".", "#", "-e", "--")  # local trees (the repository) are built in the image, not pinned
     return [ln for ln in lines if ln and not ln.startswith(local) and "file://" not in ln]
-
-
-@functools.cache
-def release_date(name: str, version: str) -> str | None:
-    """The day `name==version` was first uploaded to PyPI (its simple JSON API, PEP 691, which
-    uv's --exclude-newer reads too), or None when that cannot be learned."""
-    req = urllib.request.Request(f"https://pypi.org/simple/{canonicalize_name(name)}/",
-                                 headers={"Accept": "application/vnd.pypi.simple.v1+json"})  # fmt: skip
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            files = json.load(resp).get("files", [])
-    except (OSError, ValueError):
-        return None
-    want = str(Version(version))
-    days = [f["upload-time"][:10] for f in files if f.get("upload-time") and _dist_name_version(f["filename"])[1] == want]
-    return min(days) if days else None
 
 
 def download(pins: Sequence[str], target: Target, dest: Path, cache: Path) -> None:

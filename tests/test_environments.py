@@ -120,7 +120,7 @@ def test_pre_install_edits_and_the_install_win_over_pip_packages_and_yanked_only
     from swesrl.eval import environments
 
     monkeypatch.setenv("SWESRL_CACHE", str(tmp_path / "cache"))
-    spec = {"python": "3.9", "pip_packages": ["Jinja2==3.0.3", "types-pkg-resources"], "install": "python -m pip install -e .",
+    spec = {"python": "3.9", "pip_packages": ["Jinja2==3.0.3", "types-pkg-resources", "tox==4.16.0", "docutils"], "install": "python -m pip install -e .",
             "pre_install": ["sed -i 's/Jinja2>=2.3/Jinja2<3.0/' setup.py"], "test_cmd": "pytest -rA"}  # fmt: skip
     monkeypatch.setattr(environments, "swebench_spec", lambda repo, version: spec)
     tree = tmp_path / "site"
@@ -131,6 +131,8 @@ def test_pre_install_edits_and_the_install_win_over_pip_packages_and_yanked_only
     pins = dict(p.split("==") for p in env.python_packages)
     assert Version(pins["jinja2"]) < Version("3")
     assert pins["types-pkg-resources"] == "0.1.3"  # its only releases were yanked in 2024
+    # tox 4.16 (July 2024, pinned by SWE-bench's sphinx specs) gets the newer packaging it needs; the rest stay as of 2023
+    assert Version(pins["packaging"]) >= Version("24.1") and Version(pins["docutils"]) < Version("0.21")
     assert not any("site" in p for p in env.python_packages)  # the repository is installed by its command, not pinned
     assert any("Jinja2==3.0.3 relaxed" in d for d in env.deviations)
     assert env.install_commands == ("sed -i 's/Jinja2>=2.3/Jinja2<3.0/' setup.py", "python -m pip install -e .")
