@@ -26,6 +26,20 @@ def test_every_grpo_recipe_pins_the_papers_loss():
             assert recipe.get("loss_type") == "grpo", f"{path.name}: loss_type must be pinned to the paper's Eq. 1"
 
 
+def test_every_recipe_builds_without_a_deprecation_warning(tmp_path):
+    """transformers 5 renamed gradient_checkpointing to activation_checkpointing: the old key warned on every run."""
+    import warnings
+
+    from swesrl.training.recipes import build_config, recipe_names
+
+    for name in recipe_names():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            config = build_config(name, output_dir=str(tmp_path / name))
+        assert config.activation_checkpointing == yaml.safe_load((RECIPES / f"{name}.yaml").read_text())["activation_checkpointing"]
+
+
 @pytest.mark.parametrize("bad, message", [
     ({"learning_rate": "fast"}, "field learning_rate: 'fast' is not a valid float"),
     ({"num_generations": 0}, "field num_generations: 0 is below its minimum 2"),
@@ -177,7 +191,7 @@ def test_measured_peak_memory_stays_under_the_estimate(tmp_path):
     from swesrl.training.tiny_model import init_tiny_model
 
     path = init_tiny_model(tmp_path / "m", preset="qwen2.5-0.5b")
-    config = SRLConfig(output_dir=str(tmp_path / "run"), bf16=True, gradient_checkpointing=True, num_generations=8,
+    config = SRLConfig(output_dir=str(tmp_path / "run"), bf16=True, activation_checkpointing=True, num_generations=8,
                        per_device_train_batch_size=8, gradient_accumulation_steps=2, max_completion_length=256,
                        max_prompt_tokens=1024, learning_rate=1e-6, max_steps=2, save_strategy="no", report_to=[],
                        loss_type="grpo", temperature=1.0)

@@ -116,7 +116,7 @@ def test_on_a_gpu_a_lora_run_validates_and_exports_a_loadable_folder(tmp_path):
     run = tmp_path / "run"
     swesrl("train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--val-data", str(val), "--model", str(model),
            "-o", str(run), *FAST, "--set", "max_steps=2", "--set", "use_cpu=false", "--set", "bf16=true",
-           "--set", "gradient_checkpointing=true", "--set", "use_peft=true", "--set", "max_completion_length=32",
+           "--set", "activation_checkpointing=true", "--set", "use_peft=true", "--set", "max_completion_length=32",
            "--set", "val_max_new_tokens=32", "--set", "learning_rate=1e-4")
     assert [json.loads((run / f"checkpoint-{n}" / VALIDATION_FILE).read_text())["val_examples"] for n in (1, 2)] == [4, 4]
     best = Path((run / BEST_FILE).read_text().strip())

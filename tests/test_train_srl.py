@@ -30,7 +30,7 @@ def _config(out: Path, **kw):
     from swesrl.training.config import SRLConfig
 
     base = dict(
-        output_dir=str(out), use_cpu=True, bf16=False, gradient_checkpointing=False, seed=0, num_generations=4,
+        output_dir=str(out), use_cpu=True, bf16=False, activation_checkpointing=False, seed=0, num_generations=4,
         per_device_train_batch_size=8, max_completion_length=6, learning_rate=1e-2, max_steps=2,
         logging_steps=1, save_strategy="no", report_to=[], disable_tqdm=True, max_refill_rounds=3,
     )

@@ -36,7 +36,7 @@ def reward(prompts, completions, completion_ids, trainer_state, **kw):
     return [float(sum(ids) % 7) for ids in completion_ids]
 
 config = SRLConfig(
-    output_dir=out, use_cpu=True, bf16=False, gradient_checkpointing=False, seed=0, num_generations=4,
+    output_dir=out, use_cpu=True, bf16=False, activation_checkpointing=False, seed=0, num_generations=4,
     per_device_train_batch_size=4, gradient_accumulation_steps=2, num_iterations=2, max_completion_length=4,
     learning_rate=1e-2, max_steps=3, logging_steps=1, save_steps=1, report_to=[], disable_tqdm=True,
     max_refill_rounds=3, loss_type="grpo",

@@ -123,12 +123,12 @@ def estimate(config, arch: Arch, world_size: int = 1, sharded: bool = False) -> 
     weights = 2 * p / n + (2 * 2 * arch.layer_params if sharded else 0)
     state = 16 * lora_params(arch, config.lora_r, list(config.lora_target_modules)) if config.use_peft else 16 * p / n
     layer = (6 * h + 2 * kv + 4 * i) * 2 + ((6 * h + i) * 2 if config.use_peft and config.lora_dropout else 0)
-    kept = 2 * h * L if config.gradient_checkpointing else layer * L
+    kept = 2 * h * L if config.activation_checkpointing else layer * L
     terms = {
         "weights": weights / GB,
         "trainable state": state / GB,
-        "checkpointed layer inputs": tokens * kept / GB if config.gradient_checkpointing else tokens * layer * L / GB,
-        "one layer recomputed": tokens * layer / GB if config.gradient_checkpointing else 0.0,
+        "checkpointed layer inputs": tokens * kept / GB if config.activation_checkpointing else tokens * layer * L / GB,
+        "one layer recomputed": tokens * layer / GB if config.activation_checkpointing else 0.0,
         "log-probabilities / logits": head / GB,
         "CUDA context, buffers": FIXED_GB,
     }

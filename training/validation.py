@@ -66,7 +66,7 @@ def hf_answerer(trainer, max_new_tokens: int, batch_size: int = 8) -> Answerer:
         with (
             unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator,
                                         gather_deepspeed3_params=getattr(args, "ds3_gather_for_generation", True),
-                                        gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs) as model,
+                                        gradient_checkpointing_kwargs=args.activation_checkpointing_kwargs) as model,
             DistributedBackend(trainer.accelerator).summon_full_params(trainer.model_wrapped, recurse=False),
         ):
             return generate(model, trainer.processing_class, rows, max_new_tokens=max_new_tokens, batch_size=batch_size)
