@@ -50,7 +50,8 @@ def _run_folder(root: Path) -> Path:
         Step("Done.", Submit(), ""),
     ], instance_id="demo__demo-1", metadata={"exit_status": "submitted", "wall_time": 4.25})
     (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict(with_raw=True)))
-    report = build_report([*results, "demo__demo-3"], list(results), results, run_id="replay")  # demo-3: no prediction
+    report = build_report([*results, "demo__demo-3"], list(results), results, run_id="replay",  # demo-3: no prediction
+                          prediction_errors=["preds.jsonl, line 4: invalid JSON (Expecting value)"])
     (run / "report.json").write_text(json.dumps(report))
     return root
 
@@ -66,6 +67,7 @@ def test_report_holds_curves_rates_and_instances(tmp_path):
     assert '<td class="resolved">resolved</td><td></td><td>submitted</td><td>3</td><td>4.2</td><td>3.2</td><td>6</td>' in page
     assert '<td title="FAIL_TO_PASS failed">FAIL_TO_PASS failed</td>' in page
     assert "No prediction (not evaluated): demo__demo-3" in page
+    assert "Prediction not read: preds.jsonl, line 4: invalid JSON (Expecting value)" in page
     traj_page = (root / "report" / "trajectories" / "eval__replay__demo__demo-1.html").read_text()
     assert "&lt;b&gt;frobnicator&lt;/b&gt;" in traj_page and "ls /testbed" in traj_page
     assert '<b class="submitted">submitted</b> after 3 steps' in traj_page and "I will &lt;i&gt;guess&lt;/i&gt;" in traj_page  # raw malformed answer

@@ -147,7 +147,9 @@ def eval_section(root: Path, out: Path, e: EvalRun) -> Section:
                   _fmt(meta.get("wall_time")), _fmt(inst.get("duration") or (inst.get("timings") or {}).get("total")),
                   len(patch.splitlines()), _action_kinds(traj), link)
     missing = [str(i) for i in e.summary.get("incomplete_ids", [])]
-    return Section(f"Evaluation — {head}", table, notes=[f"No prediction (not evaluated): {', '.join(missing)}"] if missing else [])
+    notes = [f"No prediction (not evaluated): {', '.join(missing)}"] if missing else []
+    notes += [f"Prediction not read: {error}" for error in e.summary.get("prediction_errors", [])]
+    return Section(f"Evaluation — {head}", table, notes=notes)
 
 
 def agent_section(root: Path, out: Path, runs: list[AgentRun]) -> Section:
