@@ -162,13 +162,14 @@ def test_report_puts_the_protocols_side_by_side_and_shows_pipeline_stages(tmp_pa
         steps = [Step("fix", Bash("true"), "")]
         traj = Trajectory("demo__demo-1", "x breaks", steps, instance_id="demo__demo-1", metadata=meta)
         (run / "trajectories" / "demo__demo-1.json").write_text(json.dumps(traj.to_dict()))
-        (run / "report.json").write_text(json.dumps(build_report(["demo__demo-1"], ["demo__demo-1"], {"demo__demo-1": result})))
+        tasks = ["demo__demo-1", "demo__demo-2"] if protocol == "oracle" else ["demo__demo-1"]  # demo-2: no prediction
+        (run / "report.json").write_text(json.dumps(build_report(tasks, ["demo__demo-1"], {"demo__demo-1": result})))
     assert CliRunner().invoke(app, ["report", str(tmp_path)]).exit_code == 0
     md = (tmp_path / "report" / "report.md").read_text()
     assert "| model | oracle | pipeline | agent |" in md
-    assert "| hf:runs/srl | 1/1 (100.0%) | 0/1 (0.0%) | - |" in md
+    assert "| hf:runs/srl | 1/2 (50.0%) | 0/1 (0.0%) | - |" in md
     assert "pipeline: 0/1 resolved (0%); gold files localized in 0/1" in md and "| demo__demo-1 | unresolved |  | miss |" in md
-    assert "| demo__demo-1 | resolved | unresolved |" in md  # instances x runs
+    assert "| demo__demo-1 | resolved | unresolved |" in md and "| demo__demo-2 | not evaluated | - |" in md  # instances x runs
     page = (tmp_path / "report" / "trajectories" / "pipeline__demo__demo-1.html").read_text()
     assert "stage: localize" in page and "&lt;repository&gt;" in page and "MISS" in page
 

@@ -92,7 +92,8 @@ def matrix_section(evals: list[EvalRun]) -> Section | None:
     """Every instance (rows) by every evaluation run (columns): the status each run got."""
     if len(evals) < 2:
         return None
-    status = [{str(i["instance_id"]): _status(i) for i in e.instances} for e in evals]
+    status = [{str(i): "not evaluated" for i in e.summary.get("incomplete_ids", [])}
+              | {str(i["instance_id"]): _status(i) for i in e.instances} for e in evals]
     table = Table(["instance", *(e.name for e in evals)])
     for iid in sorted(set().union(*status)):
         table.add(iid, *(Cell(st.get(iid, "-"), st.get(iid, "")) for st in status))
