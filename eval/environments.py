@@ -84,6 +84,18 @@ def swebench_spec(repo: str, version: str) -> dict[str, Any] | None:
     return swebench_specs().MAP_REPO_VERSION_TO_SPECS_PY.get(repo, {}).get(version)
 
 
+def spec_cpus(task: Task) -> float | None:
+    """The CPUs SWE-bench's spec gives a derived row's container (`nano_cpus`: pylint 2.14+ rows get
+    2, and their `needs_two_cores` tests are skipped, not passed, on one), else None."""
+    if task.environment is not None or task.image:
+        return None
+    try:
+        nano = (swebench_spec(task.repo, task.version) or {}).get("nano_cpus")
+    except Exception:  # the specs' wheel cannot be had: the default limits stand
+        return None
+    return nano / 1e9 if nano else None
+
+
 # ---- reading the repository ---------------------------------------------------------------------
 
 

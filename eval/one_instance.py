@@ -21,6 +21,7 @@ from swesrl.sandbox.factory import open_sandbox
 from swesrl.sandbox.images import image_deviations
 
 from .environment import TaskEnvironmentError, ensure_task_image
+from .environments import spec_cpus
 from .grading import EMPTY_PATCH, ERROR, PATCH_FAILED, UNRESOLVED, grade_log
 from .instance_run import RUNNER, parse_run, runner_input
 from .options import EVAL_LIMITS, EvalOptions, provenance
@@ -92,6 +93,8 @@ def evaluate_patch(
         t = time.monotonic()
         # the container ends itself soon after the instance budget, even if this process is killed
         limits = replace(options.limits or EVAL_LIMITS, lifetime=tm.instance + 120)
+        if (cpus := spec_cpus(task)) and cpus > limits.cpus:  # SWE-bench gives some rows more (pylint: 2)
+            limits = replace(limits, cpus=cpus)
         with open_sandbox(
             "docker", image, run_id=run_id, instance_id=task.instance_id, limits=limits, network=options.network,
             workdir=options.workdir, start_timeout=tm.start,

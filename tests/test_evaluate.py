@@ -166,6 +166,9 @@ def test_network_is_opt_in_and_reaches_the_container_and_deviations_reach_the_re
     default = evaluate.evaluate_patch(task, task.patch)
     online = evaluate.evaluate_patch(task, task.patch, options=EvalOptions(network="bridge"))
     assert [kw["network"] for kw in asked] == ["none", "bridge"]
+    assert asked[0]["limits"].cpus == 1.0  # marshmallow: SWE-bench's default
+    evaluate.evaluate_patch(replace(task, repo="pylint-dev/pylint", version="2.15"), task.patch)
+    assert asked[-1]["limits"].cpus == 2.0  # its spec's nano_cpus: pylint's needs_two_cores tests run
     assert default.deviations == ["numpy==1.19.2 -> numpy==1.19.3 (no wheel for Python 3.9)"]
     assert default.key != online.key  # a result from a networked run is not reused for an offline one
     with pytest.raises(ValueError, match="network must be one of none, bridge"):
