@@ -78,7 +78,7 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
         Stage("the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", f"hf:{srl}", "--run-id", "srl-tiny",
                "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "144",
-               "--context-steps", CONTEXT_STEPS]),
+               "--set", f"agent.context.context_steps={CONTEXT_STEPS}"]),
         Stage("the report", ["report", str(out)]),
     ]
 
