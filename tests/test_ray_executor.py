@@ -1,8 +1,8 @@
 """Agent runs, evaluations and RLVR rewards on a Ray cluster started here: a head without Docker slots
 (the trainer, the driver) and two worker nodes offering one `docker` slot each, all on this machine
-and on a loopback address. The drivers run with Docker unreachable (DOCKER_HOST points nowhere), so
-every container these tests see was started by a Ray task on a worker node. One cluster serves the
-module; the test that kills a worker comes last."""
+and on a loopback address. The drivers (this process, joined once for the module, and the CLI in a
+process of its own) run with Docker unreachable (DOCKER_HOST points nowhere), so every container
+these tests see was started by a Ray task on a worker node. The test that kills a worker comes last."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,8 +35,11 @@ FAST = ["jpvanhal__inflection-1", "jpvanhal__inflection-2", "jpvanhal__inflectio
         "r1chardj0n3s__parse-2"]
 
 
+HOST_ENV = dict(os.environ)  # as the tests found it: the nodes and `docker ps` use the real daemon
+
+
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **extra}
+    return {**HOST_ENV, "RAY_USAGE_STATS_ENABLED": "0", **extra}
 
 
 def _free_port() -> int:
@@ -55,7 +59,7 @@ class LocalCluster:
     def _start(self, *args: str) -> subprocess.Popen:
         log = open(Path(self.temp) / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115 (lives as long as the node)
         proc = subprocess.Popen(["ray", "start", "--block", "--num-cpus", "1", "--node-ip-address", NODE_IP,
-                                 "--dashboard-agent-listen-port", "0", *args],
+                                 "--dashboard-agent-listen-port", "0", "--include-log-monitor", "false", *args],
                                 env=_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.nodes.append(proc)
         return proc
@@ -89,10 +93,12 @@ class LocalCluster:
 
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
-        """The node and every process it started (raylet, its workers): a machine lost."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        """The node and every process it started (raylet, its workers): a machine lost. Only once: after
+        the wait its pid, and so its group id, may be given to any new process on the machine."""
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def stop(self) -> None:
         ray.shutdown()
@@ -109,20 +115,27 @@ def cluster(request):
     return c
 
 
+def _tasks(ids: list[str]) -> list:
+    from swesrl.eval.tasks import load_tasks
+
+    return [t for t in load_tasks(TASKS) if t.instance_id in ids]
+
+
 def _gold(path: Path, ids: list[str]) -> Path:
-    rows = [json.loads(line) for line in TASKS.read_text().splitlines() if line.strip()]
-    path.write_text("".join(json.dumps({"instance_id": r["instance_id"], "model_name_or_path": "gold", "model_patch": r["patch"]}) + "\n"
-                            for r in rows if r["instance_id"] in ids))
+    path.write_text("".join(json.dumps({"instance_id": t.instance_id, "model_name_or_path": "gold", "model_patch": t.patch}) + "\n"
+                            for t in _tasks(ids)))
     return path
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from swesrl.cli import main; main()", *args]
+def _gold_predictions(ids: list[str]) -> list:
+    from swesrl.eval.predictions import Prediction
+
+    return [Prediction(t.instance_id, t.patch, "gold") for t in _tasks(ids)]
 
 
 def _patches(preds: Path, run_id: str, runs: Path, ids: list[str], *extra: str) -> list[str]:
-    return _cli("eval", "patches", "--tasks", str(TASKS), "--predictions", str(preds), "--run-id", run_id,
-                "--runs-dir", str(runs), *(f"--instance={i}" for i in ids), *extra)
+    return [sys.executable, "-c", "from swesrl.cli import main; main()", "eval", "patches", "--tasks", str(TASKS),
+            "--predictions", str(preds), "--run-id", run_id, "--runs-dir", str(runs), *(f"--instance={i}" for i in ids), *extra]
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -134,12 +147,19 @@ def _report(runs: Path, run_id: str) -> dict:
 
 
 def _containers(run_id: str) -> list[str]:
-    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=swesrl.run_id={run_id}"], capture_output=True, text=True, check=True)
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=swesrl.run_id={run_id}"], env=HOST_ENV, capture_output=True,
+                         text=True, check=True)
     return out.stdout.split()
 
 
-def _progress_lines(stderr: str, iid: str) -> int:
-    return sum(line.startswith(f"{iid}: ") for line in stderr.splitlines())
+def _results(run_dir: Path) -> dict[str, int]:
+    """Each instance's saved result (parsed whole: a half-written one fails here) and its mtime."""
+    out = {}
+    for f in run_dir.glob("*/result.json"):
+        row = json.loads(f.read_text())
+        assert row["instance_id"] == f.parent.name and row["status"]
+        out[row["instance_id"]] = f.stat().st_mtime_ns
+    return out
 
 
 SAME = ("total_instances", "submitted_instances", "completed_instances", "resolved_instances", "unresolved_instances",
@@ -154,29 +174,34 @@ def test_an_unreachable_cluster_is_one_line(tmp_path):
     assert "no Ray cluster at" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_gold_patches_resolve_on_the_cluster_as_they_do_locally(cluster, tmp_path):
-    """Through Ray Client (ray://HOST:PORT), from a driver without Docker."""
+def test_gold_patches_resolve_on_the_cluster_as_they_do_locally(cluster, tmp_path, monkeypatch):
+    from swesrl.eval.evaluate import evaluate_predictions
+    from swesrl.executors import RayExecutor
+
     ids, tag = FAST[0::3], os.getpid()  # inflection-1, parse-1
-    preds = _gold(tmp_path / "gold.jsonl", ids)
-    here = _run(_patches(preds, f"ray-l-{tag}", tmp_path, ids, "--workers", "2"), _env())
-    there = _run(_patches(preds, f"ray-r-{tag}", tmp_path, ids, "--executor", "ray", "--address", cluster.client_address),
-                 _env(**NO_DOCKER))
-    assert here.returncode == 0, here.stderr[-2000:]
-    assert there.returncode == 0, there.stderr[-2000:]
-    local, remote = _report(tmp_path, f"ray-l-{tag}"), _report(tmp_path, f"ray-r-{tag}")
+    local = evaluate_predictions(_tasks(ids), _gold_predictions(ids), f"ray-l-{tag}", workers=2, runs_dir=tmp_path).summary
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER["DOCKER_HOST"])
+    remote = evaluate_predictions(_tasks(ids), _gold_predictions(ids), f"ray-r-{tag}", runs_dir=tmp_path,
+                                  executor=RayExecutor(cluster.address)).summary
     assert remote["resolved_ids"] == sorted(ids)
     assert {k: remote[k] for k in SAME} == {k: local[k] for k in SAME}
     assert _containers(f"ray-r-{tag}") == []
 
 
-def test_the_agent_runs_and_is_evaluated_on_the_cluster(cluster, tmp_path):
-    """`eval run --executor ray`: each agent run is a task on a worker node; its trajectory comes back
-    to the driver, which has no Docker; then the patches are evaluated there too."""
+def test_the_agent_runs_and_is_evaluated_on_the_cluster(cluster, tmp_path, monkeypatch):
+    """`eval run --executor ray`: each agent run is a task on a worker node, its trajectory comes back
+    to the driver, and the patches are evaluated there too."""
+    from swesrl.executors import ExecutorConfig
+    from swesrl.pipeline import run_and_evaluate
+    from swesrl.run_config import RunConfig
+
     run_id, ids = f"ray-a-{os.getpid()}", FAST[1::3]  # inflection-2, parse-2
-    done = _run(_cli("eval", "run", "--tasks", str(TASKS), "--model", "replay", "--run-id", run_id, "--runs-dir", str(tmp_path),
-                     "--executor", "ray", "--address", cluster.address, *(f"--instance={i}" for i in ids)), _env(**NO_DOCKER))
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert _report(tmp_path, run_id)["resolved_ids"] == sorted(ids)
+    config = RunConfig(tasks=str(TASKS), run_id=run_id, runs_dir=str(tmp_path), instances=tuple(ids),
+                       executor=ExecutorConfig("ray", cluster.address))
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER["DOCKER_HOST"])
+    lines: list[str] = []
+    outcome = run_and_evaluate(config, _tasks(ids), on_line=lines.append)
+    assert outcome.report.summary["resolved_ids"] == sorted(ids) and outcome.missing == [], "\n".join(lines)
     for iid in ids:
         saved = json.loads((tmp_path / run_id / "trajectories" / f"{iid}.jsonl").read_text())
         assert saved["metadata"]["exit_status"] == "submitted" and saved["steps"] and saved["outcome"] == "resolved"
@@ -190,13 +215,12 @@ def test_the_rlvr_reward_reads_files_and_scores_on_the_cluster_and_a_lost_cluste
     """The trainer (this process) has no Docker and no `docker` slot: the prompt's base files are read
     and the patches tested on the worker nodes."""
     from swesrl.eval.evaluate import EvalOptions
-    from swesrl.eval.tasks import load_tasks
     from swesrl.executors import RayExecutor
     from swesrl.training.rlvr import base_files, make_rlvr_reward
     from swesrl.trajectories.edits import patch_to_edits, render_search_replace
 
     monkeypatch.setenv("DOCKER_HOST", NO_DOCKER["DOCKER_HOST"])
-    task = next(t for t in load_tasks(TASKS) if t.instance_id == FAST[0])
+    [task] = _tasks(FAST[:1])
     path = "inflection/__init__.py"
     executor = RayExecutor(cluster.address)
     files = base_files([task], EvalOptions(), tmp_path / "files.jsonl", executor=executor)
@@ -222,21 +246,13 @@ def test_the_rlvr_reward_reads_files_and_scores_on_the_cluster_and_a_lost_cluste
     assert lost(prompts=[[]] * 2, completions=[gold, wrong], instance_id=[task.instance_id] * 2) == [None, None]
 
 
-def _results(run_dir: Path) -> dict[str, int]:
-    """Each instance's saved result (parsed whole: a half-written one fails here) and its mtime."""
-    out = {}
-    for f in run_dir.glob("*/result.json"):
-        row = json.loads(f.read_text())
-        assert row["instance_id"] == f.parent.name and row["status"]
-        out[row["instance_id"]] = f.stat().st_mtime_ns
-    return out
-
-
 def test_ctrl_c_cancels_the_tasks_leaves_no_container_and_a_rerun_does_only_what_is_left(cluster, tmp_path):
+    """The CLI as a user runs it; the rerun connects through Ray Client (ray://HOST:PORT)."""
     run_id, ids = f"ray-c-{os.getpid()}", FAST[2:5]
     preds = _gold(tmp_path / "gold.jsonl", ids)
-    cmd = _patches(preds, run_id, tmp_path, ids, "--executor", "ray", "--address", cluster.address)
-    proc = subprocess.Popen(cmd, env=_env(**NO_DOCKER), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cmd = _patches(preds, run_id, tmp_path, ids, "--executor", "ray")
+    proc = subprocess.Popen([*cmd, "--address", cluster.address], env=_env(**NO_DOCKER), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 180
     while not (_results(tmp_path / run_id) and _containers(run_id)) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -248,29 +264,39 @@ def test_ctrl_c_cancels_the_tasks_leaves_no_container_and_a_rerun_does_only_what
     assert 0 < len(kept) < len(ids), f"the interrupt came too late or too early to test anything: {err[-2000:]}"
     assert not list((tmp_path / run_id).rglob("*.tmp"))
 
-    again = _run(cmd, _env(**NO_DOCKER))
+    again = _run([*cmd, "--address", cluster.client_address], _env(**NO_DOCKER))
     assert again.returncode == 0, again.stderr[-2000:]
     assert _report(tmp_path, run_id)["resolved_ids"] == sorted(ids)
     assert {iid: t for iid, t in _results(tmp_path / run_id).items() if iid in kept} == kept  # not redone
-    assert sorted(iid for iid in ids if _progress_lines(again.stderr, iid)) == sorted(set(ids) - set(kept))
+    redone = [iid for iid in ids if any(line.startswith(f"{iid}: ") for line in again.stderr.splitlines())]
+    assert sorted(redone) == sorted(set(ids) - set(kept))
     assert _containers(run_id) == []
 
 
-def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(cluster, tmp_path):
+def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(cluster, tmp_path, monkeypatch):
     """Last in the module: it leaves the cluster one worker short."""
-    run_id, ids = f"ray-k-{os.getpid()}", FAST[:3]
-    preds = _gold(tmp_path / "gold.jsonl", ids)
-    cmd = _patches(preds, run_id, tmp_path, ids, "--executor", "ray", "--address", cluster.address)
-    proc = subprocess.Popen(cmd, env=_env(**NO_DOCKER), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    from swesrl.eval.evaluate import evaluate_predictions
+    from swesrl.executors import RayExecutor
+
+    monkeypatch.setenv("DOCKER_HOST", NO_DOCKER["DOCKER_HOST"])
+    run_id, ids = f"ray-k-{os.getpid()}", FAST[:2]
+    reported: list[str] = []
+    outcome: dict = {}
+
+    def evaluate() -> None:
+        outcome["report"] = evaluate_predictions(_tasks(ids), _gold_predictions(ids), run_id, runs_dir=tmp_path,
+                                                 executor=RayExecutor(cluster.address),
+                                                 on_result=lambda r, reused: reported.append(r.instance_id))
+
+    batch = threading.Thread(target=evaluate)
+    batch.start()
     deadline = time.monotonic() + 180
-    while len(_containers(run_id)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+    while len(_containers(run_id)) < 2 and time.monotonic() < deadline and batch.is_alive():
         time.sleep(0.2)
     assert len(_containers(run_id)) == 2, "both workers should hold an instance when one is killed"
     cluster.kill(cluster.nodes[-1])  # the second worker node dies with its instance in flight
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-2000:]
-    report = _report(tmp_path, run_id)
-    assert report["resolved_ids"] == sorted(ids), err[-2000:]  # the lost task ran again on the other worker
-    assert [_progress_lines(err, iid) for iid in ids] == [1, 1, 1]  # each reported exactly once
+    batch.join(timeout=300)
+    assert sorted(reported) == sorted(ids)  # each reported exactly once
+    assert outcome["report"].summary["resolved_ids"] == sorted(ids)  # the lost one ran again on the other worker
     assert sorted(_results(tmp_path / run_id)) == sorted(ids)
     assert _containers(run_id) == []
