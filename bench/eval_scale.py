@@ -42,8 +42,9 @@ def _ray_nodes(address: str) -> int:
 
 def _cluster(workers: int) -> tuple[str, list[subprocess.Popen], str]:
     port, temp = _port(), tempfile.mkdtemp(prefix="ray")
-    address = f"127.0.0.1:{port}"
-    base = ["ray", "start", "--block", "--num-cpus", "1", "--dashboard-agent-listen-port", "0"]
+    # a loopback address Ray keeps (it replaces 127.0.0.1 with the host's interface address)
+    address = f"127.0.0.2:{port}"
+    base = ["ray", "start", "--block", "--num-cpus", "1", "--node-ip-address", "127.0.0.2", "--dashboard-agent-listen-port", "0"]
     nodes = [subprocess.Popen([*base, "--head", "--port", str(port), "--include-dashboard", "false", "--temp-dir", temp],
                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
     while _ray_nodes(address) < 0:
