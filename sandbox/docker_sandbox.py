@@ -31,6 +31,7 @@ from .base import READ_LIMIT, ExecResult, FileTooLargeError, PatchResult, apply_
 from .cleanup import handle_termination, kill_inside, track, untrack
 from .disk import check_free_disk, disk_watch
 from .exec_stream import CappedOutput, read_frame
+from .images import docker_client
 from .prune import LABEL, reap_dead_owners_once
 
 # PID 1: dash's `wait` reaps any child, so orphans never pile up as zombies; PID 1 survives `kill -9 -1`
@@ -100,7 +101,8 @@ class DockerSandbox:
         self.restarts = 0
         handle_termination()
         reap_dead_owners_once()
-        self._client = docker.from_env(timeout=start_timeout)
+        # the daemon's API version from the thread's checked client: a new client would query it again
+        self._client = docker.from_env(timeout=start_timeout, version=docker_client().api.api_version)
         self._api = self._client.api
         self._disk_note = ""  # set by the disk watch when it killed this container's processes
         try:
