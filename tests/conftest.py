@@ -63,13 +63,13 @@ def require_shared(path: Path) -> Path:
 
 def import_extra(module: str, extra: str):
     """The module of an optional extra, or a skip naming it (a fresh clone without the extra) / a
-    failure (CI, where scripts/setup.sh installs it). Call at module level."""
+    failure (CI, where scripts/test.sh installs it). Call at module level."""
     if not os.environ.get("CI"):
         return pytest.importorskip(module, reason=f"needs the {extra} extra: pip install -e '.[{extra}]'")
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        pytest.fail(f"CI: {module} is not installed, but scripts/setup.sh installs the {extra} extra ({e})", pytrace=False)
+        pytest.fail(f"CI: {module} is not installed, but scripts/test.sh installs the {extra} extra ({e})", pytrace=False)
 
 
 def shared_files(folder: Path) -> list:
