@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -105,8 +106,7 @@ class RayExecutor:
         self.max_retries = max_retries
         if not ray.is_initialized():
             try:
-                _check_reachable(address)
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
+                _connect(address)
             except Exception as e:  # ConnectionError, a bad address, a version mismatch: all one line
                 raise ClusterUnavailable(f"no Ray cluster at {address!r} ({type(e).__name__}: {str(e)[:300]}); start one with "
                                          "`ray start --head --resources '{\"docker\": N}'` (README: Ray cluster)") from None
@@ -165,6 +165,24 @@ class RayExecutor:
 def _apply(fn: Callable[..., Any], *args: Any) -> Any:
     """The task body for any callable: ray.remote takes only plain functions, not partials or closures."""
     return fn(*args)
+
+
+def _connect(address: str, attempts: int = 3) -> None:
+    """``ray.init`` at ``address``. Through Ray Client (ray://) the head starts a server process per
+    session, and that start sometimes fails (Ray 2.60: about one in three under load, the new process
+    dying at once); a fresh attempt then succeeds, so it is retried."""
+    import ray
+
+    _check_reachable(address)
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+            return
+        except ConnectionAbortedError as e:  # what Ray Client raises when the head could not start the session's server
+            if not address.startswith("ray://") or attempt == attempts:
+                raise
+            log.warning(f"Ray Client session at {address} did not start ({str(e)[:200]}); trying again")
+            time.sleep(1.0)
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
