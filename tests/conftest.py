@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,9 @@ def _wide_terminal(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     for name in ("FORCE_COLOR", "PY_COLORS", "LINES"):
         monkeypatch.delenv(name, raising=False)
+
+
+def short_temp_dir(prefix: str) -> str:
+    """A new folder right under /tmp: Unix socket paths (Ray's, Chromium's profile lock) must fit in
+    107 bytes, which pytest's tmp_path and tempfile's default do not under a long TMPDIR."""
+    return tempfile.mkdtemp(prefix=prefix, dir="/tmp")

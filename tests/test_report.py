@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import short_temp_dir
 from typer.testing import CliRunner
 
 from swesrl.cli import app
@@ -108,15 +110,16 @@ def _quickstart_folder(root: Path) -> Path:
     return root
 
 
-def _chromium(tmp_path: Path, page: Path, *mode: str) -> None:
+def _chromium(profile: Path, page: Path, *mode: str) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium not installed (scripts/test.sh installs Debian's chromium)")
     subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-pdf-header-footer",
-         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,4000", *mode, page.as_uri()],
+         f"--user-data-dir={profile}", "--window-size=1200,4000", *mode, page.as_uri()],
         check=True, timeout=120, capture_output=True,
+        env={**os.environ, "TMPDIR": str(profile)},  # its singleton socket goes under TMPDIR: keep it short
     )
 
 
@@ -133,8 +136,12 @@ def test_quickstart_report_renders_reasons_and_the_cross_run_matrix_in_headless_
     ARTIFACTS.mkdir(exist_ok=True)
     shot, pdf = ARTIFACTS / "report.png", tmp_path / "report.pdf"
     shot.unlink(missing_ok=True)
-    _chromium(tmp_path, page, f"--screenshot={shot}")
-    _chromium(tmp_path, page, f"--print-to-pdf={pdf}")
+    profile = Path(short_temp_dir("chromium"))  # its profile lock is a Unix socket: a short path
+    try:
+        _chromium(profile, page, f"--screenshot={shot}")
+        _chromium(profile, page, f"--print-to-pdf={pdf}")
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
     colours = {c for _, c in Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 22)}
     # matplotlib's first line colour (#1f77b4) and the resolve-rate bars (#3b7dd8): plots decoded and painted
     assert (0x1F, 0x77, 0xB4) in colours and (0x3B, 0x7D, 0xD8) in colours
