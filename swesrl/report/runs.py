@@ -105,14 +105,19 @@ def _trajectory(run_dir: Path, instance_id: str) -> Trajectory | None:
     return None
 
 
+def _read_json(path: Path) -> Any:
+    """A file's JSON, or None when it cannot be read or parsed: the report skips what it cannot show."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return None
+
+
 def find_heldout_evals(root: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Held-out step evaluations (`swesrl train evaluate` output named heldout_eval.json)."""
     found = []
     for path in sorted(root.rglob(HELDOUT_FILE)):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, OSError):
-            continue
+        data = _read_json(path)
         if isinstance(data, dict) and "models" in data and "baselines" in data:
             found.append((path, data))
     return found
@@ -122,18 +127,14 @@ def find_eval_runs(root: Path) -> list[EvalRun]:
     """Every folder holding a SWE-bench style summary (`report.json` with resolved_ids)."""
     runs = []
     for path in sorted(root.rglob("report.json")):
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, OSError):
-            continue
+        summary = _read_json(path)
         if not isinstance(summary, dict) or "resolved_ids" not in summary:
             continue
         run_dir = path.parent
         instances = []
         for inst_report in sorted(run_dir.glob("*/result.json")):
-            try:
-                data = json.loads(inst_report.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, OSError):
+            data = _read_json(inst_report)
+            if data is None:
                 continue
             data.setdefault("instance_id", inst_report.parent.name)
             traj = _trajectory(run_dir, data["instance_id"])
