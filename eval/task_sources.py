@@ -44,14 +44,19 @@ def unregister_task_source(suffix: str) -> None:
     _SOURCES.pop(suffix.lower(), None)
 
 
-def task_records(source: str, split: str) -> Iterator[tuple[Label, Any]]:
-    """(label, record) from a task file or a `datasets` name or folder; a source that cannot be read raises."""
+def task_records(source: str, split: str | None) -> Iterator[tuple[Label, Any]]:
+    """(label, record) from a task file or a `datasets` name or folder; a source that cannot be read raises.
+    ``split`` None means test for `datasets`; given with a single file it raises rather than being ignored."""
     path = Path(source)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix not in _SOURCES:
             known = ", ".join(_SOURCES)
             raise TaskError(source, None, None, f"unknown task file type {suffix!r} (known: {known})")
+        if split is not None:
+            raise TaskError(source, None, None, f"split {split!r} (--split) given for a single task file, which has no "
+                                                "splits; --split applies to `datasets` names and folders of data files: "
+                                                "drop it to read every task in the file")
         yield from _SOURCES[suffix](path)
         return
     if path.exists() and not path.is_dir():
@@ -90,7 +95,7 @@ def _parquet(path: Path) -> Iterator[tuple[Label, Any]]:
     yield from enumerate(pq.read_table(path).to_pylist())
 
 
-def _dataset(source: str, split: str) -> Iterator[tuple[Label, Any]]:
+def _dataset(source: str, split: str | None) -> Iterator[tuple[Label, Any]]:
     """A `datasets` name on the hub or in its cache, a folder ``save_to_disk`` wrote, or a folder of
     data files (a downloaded dataset repository: ``data/test-*.parquet``, ``dev.jsonl``, ...) whose
     split ``datasets`` tells from the file names. A single file is read by its TaskSource instead:
@@ -100,6 +105,7 @@ def _dataset(source: str, split: str) -> Iterator[tuple[Label, Any]]:
     except ImportError:
         raise TaskError(source, None, None, "no such file, and the `datasets` package is not installed") from None
     saved = Path(source, "dataset_dict.json").is_file() or Path(source, "state.json").is_file()
+    asked, split = split, split or "test"
     try:
         ds = datasets.load_from_disk(source) if saved else datasets.load_dataset(source, split=split)
     except ValueError as e:
@@ -112,6 +118,8 @@ def _dataset(source: str, split: str) -> Iterator[tuple[Label, Any]]:
         if split not in ds:
             raise TaskError(source, None, None, f"no split {split!r} (--split); it has {sorted(ds)}")
         ds = ds[split]
+    elif asked is not None and str(ds.split) != asked:  # one saved split: it has no other
+        raise TaskError(source, None, None, f"no split {asked!r} (--split); it is one saved dataset, split {ds.split or 'unnamed'}")
     yield from enumerate(ds)
 
 

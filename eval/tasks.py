@@ -247,9 +247,10 @@ def with_known_defaults(task: Task) -> Task:
 # ---- loading ------------------------------------------------------------------------------------
 
 
-def load_tasks(source: str | Path, *, split: str = "test", errors: list[TaskError] | None = None) -> list[Task]:
+def load_tasks(source: str | Path, *, split: str | None = None, errors: list[TaskError] | None = None) -> list[Task]:
     """Load tasks. With `errors` given, bad records are collected there and the good ones returned;
-    without it the first bad record raises. A file that cannot be read at all always raises."""
+    without it the first bad record raises. A file that cannot be read at all always raises.
+    ``split`` picks a `datasets` split (default test); a single task file has none, so one given raises."""
     source = str(source)
     base_dir = Path(source).resolve().parent if Path(source).is_file() else None
     tasks: list[Task] = []

@@ -61,7 +61,9 @@ class EvalConfig:
 @dataclass(frozen=True)
 class RunConfig:
     tasks: str = field(default="", metadata={"help": "the tasks: a JSON/JSONL/CSV/Parquet file or a `datasets` name"})
-    split: str = field(default="test", metadata={"help": "the split, when tasks is a `datasets` name or a folder of data files (data/dev-*.parquet, ...)"})
+    split: str | None = field(default=None, metadata={
+        "help": "the split, when tasks is a `datasets` name or a folder of data files (data/dev-*.parquet, ...); "
+                "default test; a single task file has no splits (all its tasks are read)"})
     run_id: str = field(default="", metadata={"help": "names the run folder RUNS_DIR/RUN_ID (trajectories, predictions, results, report, config); the same run id again resumes the run"})
     runs_dir: str = field(default="runs/eval", metadata={"help": "where evaluation run folders live (apart from training runs, so names cannot collide)"})
     instances: tuple[str, ...] = field(default=(), metadata={"help": "only these instance ids (empty: all tasks)"})

@@ -1,5 +1,6 @@
-"""Where tasks come from on the command line: --split for a `datasets` name, --instance filters, and
-one line (no traceback) when the dataset cannot be reached."""
+"""Where tasks come from on the command line: --split for a `datasets` name (an error, not ignored,
+with a single task file), --instance filters, and one line (no traceback) when the dataset cannot be
+reached."""
 
 from __future__ import annotations
 
@@ -28,6 +29,26 @@ def test_unreachable_dataset_is_one_line(cmd, offline, tmp_path, monkeypatch):
     res = CliRunner().invoke(app, [*cmd, "--tasks", "no-such-org/no-such-dataset", "--split", "dev"])
     assert res.exit_code == 1, res.output
     assert "no-such-org/no-such-dataset: cannot load" in res.output and "Traceback" not in res.output
+
+
+TASKS = Path(__file__).parents[1] / "examples" / "tasks" / "tasks.jsonl"
+
+
+@pytest.mark.parametrize("cmd", [
+    ["eval", "run", "--model", "replay", "--run-id", "x", "--runs-dir", "runs"],
+    ["agent", "run", "--model", "replay", "--task", "jpvanhal__inflection-1"],
+    ["eval", "validate", "--out", "runs"],
+    ["eval", "patches", "--predictions", "preds.jsonl", "--run-id", "x", "--runs-dir", "runs"],
+])
+def test_split_with_a_single_task_file_is_an_error(cmd, tmp_path, monkeypatch):
+    """A task file has no splits: --split with one stops with one line naming the file, before any work."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "preds.jsonl").write_text("")
+    res = CliRunner().invoke(app, [*cmd, "--tasks", str(TASKS), "--split", "dev"])
+    assert res.exit_code == 1, res.output
+    assert f"{TASKS}: split 'dev' (--split) given for a single task file" in " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "runs").exists()
 
 
 def test_instance_filter_names_unknown_ids(tmp_path):

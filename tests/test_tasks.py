@@ -183,3 +183,5 @@ def test_a_folder_of_data_files_loads_the_split_asked_for(tmp_path, swebench_dat
         load_tasks(tmp_path / "lite", split="train")
     Dataset.from_list(rows[:3]).save_to_disk(str(tmp_path / "saved"))  # a folder save_to_disk wrote
     assert len(load_tasks(tmp_path / "saved")) == 3
+    with pytest.raises(TaskError, match=r"no split 'dev' \(--split\); it is one saved dataset"):  # not silently all rows
+        load_tasks(tmp_path / "saved", split="dev")

@@ -36,7 +36,7 @@ def require_eval() -> None:
     require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
 
 
-def _load_tasks(path: str, repos_dir: Path | None, split: str, instances: list[str]):
+def _load_tasks(path: str, repos_dir: Path | None, split: str | None, instances: list[str]):
     from swesrl.eval.tasks import TaskError, load_tasks
 
     errors: list[TaskError] = []
@@ -115,7 +115,7 @@ def _summary(report) -> None:
 @app.command()
 def patches(
     tasks: str = TASKS,
-    split: str = SPLIT,
+    split: str | None = SPLIT,
     instance: list[str] = INSTANCES,
     predictions: Path = typer.Option(..., "--predictions", exists=True, dir_okay=False, help="SWE-bench predictions: JSONL or a JSON list."),
     run_id: str = with_default("run_id", "--run-id", required=True),
@@ -202,7 +202,7 @@ def patches(
 @app.command()
 def validate(
     tasks: str = TASKS,
-    split: str = SPLIT,
+    split: str | None = SPLIT,
     repos_dir: Path | None = REPOS_DIR,
     image_template: str | None = IMAGE_TEMPLATE,
     base_image: str | None = BASE_IMAGE,
