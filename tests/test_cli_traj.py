@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -137,6 +138,26 @@ def test_inspect_run_and_step(files, runs):
     assert r.exit_code == 1 and "no example for step" in r.output
     r = invoke("inspect", files[1], "--index", "99")
     assert r.exit_code == 1 and "fewer than 100 runs" in r.output
+
+
+def test_inspect_step_cuts_observations_as_split_does(tmp_path):
+    """--max-observation-chars applies to the --step example too: it shows what `traj split` writes with the
+    same options (bundled example runs; run 2's step 2 observation is over 1,500 characters)."""
+    runs = str(Path(__file__).parents[1] / "examples" / "training" / "train_runs.jsonl")
+    out = tmp_path / "steps.jsonl"
+    r = invoke("split", runs, "-o", str(out), "--context-steps", "2", "--max-observation-chars", "200")
+    assert r.exit_code == 0, r.output
+    traj = list(read_trajectories(runs))[2]
+    ex = next(e for e in read_examples(out) if e.trajectory_id == traj.id and e.step_index == 3)
+    markers = [line for m in ex.messages for line in m["content"].splitlines() if "characters truncated ...]" in line]
+    assert markers
+    shown = invoke("inspect", runs, "-i", "2", "--step", "3", "--context-steps", "2", "--max-observation-chars", "200")
+    assert shown.exit_code == 0, shown.output
+    assert all(marker in shown.output for marker in markers)
+    whole = invoke("inspect", runs, "-i", "2", "--step", "3", "--context-steps", "2")  # split's default: 8000
+    assert whole.exit_code == 0 and "characters truncated" not in whole.output
+    view = invoke("inspect", runs, "-i", "2", "--max-observation-chars", "200")
+    assert view.exit_code == 0 and "characters truncated" in view.output
 
 
 def test_convert_round_trips(tmp_path, files, runs):

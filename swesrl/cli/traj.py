@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from enum import Enum
 from itertools import islice
 from pathlib import Path
@@ -37,6 +38,7 @@ CONTEXT_STEPS = typer.Option(str(_CONTEXT.context_steps), "--context-steps",
                              help=help_of(ContextConfig, "context_steps").replace("; null = all", ", or 'all'"))
 PROMPT_BUDGET = typer.Option(_CONTEXT.prompt_budget_tokens, "--prompt-budget-tokens", help=help_of(ContextConfig, "prompt_budget_tokens"))
 MAX_OBS_CHARS = typer.Option(_CONTEXT.max_observation_chars, "--max-observation-chars", help=help_of(ContextConfig, "max_observation_chars"))
+RUN_VIEW_OBS_CHARS = 1500  # `traj inspect` without --step: a readable view, not a prompt
 
 
 def _format(value: str | None) -> str | None:
@@ -133,10 +135,15 @@ def inspect(
     index: int = typer.Option(0, "--index", "-i", help="Which run in the file (0-based), for files holding several."),
     step: int | None = typer.Option(None, "--step", "-s", help="Show the step example of this step: prompt messages and target."),
     context_steps: str = CONTEXT_STEPS,
-    max_observation_chars: int = typer.Option(1500, "--max-observation-chars", help="Cut observations to this many characters."),
+    max_observation_chars: int | None = typer.Option(None, "--max-observation-chars", show_default=False, help=(
+        f"Cut observations to this many characters: in the run view (default {RUN_VIEW_OBS_CHARS}), and with --step in "
+        f"the example's prompt, as `traj split --max-observation-chars` cuts them (default {_CONTEXT.max_observation_chars}).")),
     fmt: str | None = FORMAT,
 ) -> None:
     """Show one expert run readably: the issue, then each step's thought, action and observation.
+
+    With --step, the example shown is the one `traj split` writes with the same --context-steps and
+    --max-observation-chars.
 
     Example: swesrl traj inspect runs/django__django-11179.json --step 3
     """
@@ -151,9 +158,12 @@ def inspect(
         err.print(f"[red]error:[/red] {file} holds fewer than {index + 1} runs")
         raise typer.Exit(1)
     if step is None:
-        out.print(render_trajectory(traj, max_observation_chars))
+        out.print(render_trajectory(traj, RUN_VIEW_OBS_CHARS if max_observation_chars is None else max_observation_chars))
         return
-    config = SplitConfig(context=ContextConfig(context_steps=_context_steps(context_steps)))
+    context = ContextConfig(context_steps=_context_steps(context_steps))
+    if max_observation_chars is not None:
+        context = replace(context, max_observation_chars=max_observation_chars)
+    config = SplitConfig(context=context)
     ex = next((e for e in split(traj, config) if e.step_index == step), None)
     if ex is None:
         if not 0 <= step < len(traj.steps):
