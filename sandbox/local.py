@@ -54,7 +54,10 @@ class LocalSandbox:
             out, _ = proc.communicate(stdin, timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the whole session: children started by the command too
+            # The whole session: children started by the command too. Safe from pid reuse because proc is not
+            # reaped yet (communicate timed out): its pid, the group's id, stays taken until the wait below.
+            # Do not poll() first: that reaps an exited leader and frees the id this call then signals.
+            os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
             timed_out = True
         text = truncate_middle(out.decode("utf-8", errors="replace"), MAX_OUTPUT)
