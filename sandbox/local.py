@@ -23,6 +23,7 @@ from swesrl.util import truncate_middle
 from .base import READ_LIMIT, ExecResult, FileTooLargeError
 
 MAX_OUTPUT = 100_000
+KILL_GRACE = 1.0  # after a timeout's kill, this long for the output pipe to close
 
 
 class LocalSandbox:
@@ -58,7 +59,16 @@ class LocalSandbox:
             # reaped yet (communicate timed out): its pid, the group's id, stays taken until the wait below.
             # Do not poll() first: that reaps an exited leader and frees the id this call then signals.
             os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
+            try:
+                out, _ = proc.communicate(timeout=KILL_GRACE)
+            except subprocess.TimeoutExpired as again:
+                # A child that left the session (setsid) still holds the output pipe, out of killpg's reach:
+                # keep what came (communicate hands over all it read so far) and stop waiting for its end.
+                # The leader itself cannot leave its group (a session leader), so killpg ended it.
+                out = again.output or b""
+                proc.wait()
+                if proc.stdout:
+                    proc.stdout.close()
             timed_out = True
         text = truncate_middle(out.decode("utf-8", errors="replace"), MAX_OUTPUT)
         return ExecResult(text, -9 if timed_out else proc.returncode, timed_out, time.perf_counter() - start)
