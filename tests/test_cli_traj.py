@@ -160,6 +160,28 @@ def test_inspect_step_cuts_observations_as_split_does(tmp_path):
     assert view.exit_code == 0 and "characters truncated" in view.output
 
 
+
+def test_inspect_neutralizes_control_characters_and_wraps_long_lines(tmp_path):
+    """An observation is command output: its escapes must not drive the terminal, in the run view or in the
+    --step example that carries it into the next step's prompt; panel lines wrap instead of being cut."""
+    from swesrl.cli.output import out
+
+    runs = Path(__file__).parents[1] / "examples" / "training" / "train_runs.jsonl"
+    record = json.loads(runs.read_text().splitlines()[0])
+    # Wider than the widest console tests run at (conftest: 4000 columns), its end is lost if cropped.
+    long_line = " ".join(f"w{i:04}" for i in range(900)) + " LONG-LINE-END"
+    record["steps"][0]["observation"] = f"\x1b[31mred\x1b[0m \x1b]0;pwned\x07 bell\x07 nul\x00 c1\x9b\n{long_line}\n"
+    crafted = tmp_path / "crafted.jsonl"
+    crafted.write_text(json.dumps(record) + "\n")
+    for args in ([], ["--step", "1"]):
+        r = invoke("inspect", str(crafted), "--max-observation-chars", "10000", *args)
+        assert r.exit_code == 0, r.output
+        assert not any(c in r.output for c in "\x1b\x07\x00\x9b"), repr(r.output)
+        shown = ["\\x1b[31mred\\x1b[0m", "\\x1b]0;pwned\\x07", "bell\\x07", "nul\\x00", "c1\\x9b"]
+        assert all(s in r.output for s in shown), r.output
+        assert "LONG-LINE-END" in r.output and max(map(len, r.output.splitlines())) <= out.size.width, r.output
+
+
 def test_convert_round_trips(tmp_path, files, runs):
     out = tmp_path / "runs.jsonl"
     r = invoke("convert", *files, "-o", str(out))

@@ -16,8 +16,8 @@ from .split import StepExample
 def render_trajectory(traj: Trajectory, max_observation_chars: int = 1500) -> RenderableType:
     """The issue, then every step: thought, action (canonical XML), observation (cut in the middle)."""
     head = Text.assemble(
-        (traj.id, "bold"),
-        f"  instance={traj.instance_id}  format={traj.source_format}  outcome={traj.outcome}  steps={len(traj.steps)}",
+        (terminal_safe(traj.id), "bold"),
+        terminal_safe(f"  instance={traj.instance_id}  format={traj.source_format}  outcome={traj.outcome}  steps={len(traj.steps)}"),
     )
     parts: list[RenderableType] = [head, Panel(Text(terminal_safe(traj.problem_statement.strip())), title="issue", border_style="blue")]
     for i, step in enumerate(traj.steps):
@@ -42,11 +42,11 @@ _ROLE_STYLE = {"system": "magenta", "user": "blue", "assistant": "cyan"}
 
 def render_example(ex: StepExample) -> RenderableType:
     """The prompt messages the model sees at this step, then the target it is trained to produce."""
-    head = Text.assemble((ex.id, "bold"), f"  kind={ex.action_kind}  prompt_tokens={ex.prompt_tokens}")
+    head = Text.assemble((terminal_safe(ex.id), "bold"), f"  kind={ex.action_kind}  prompt_tokens={ex.prompt_tokens}")
     parts: list[RenderableType] = [head]
     for m in ex.messages:
-        parts.append(Panel(Text(m["content"]), title=m["role"], title_align="left", border_style=_ROLE_STYLE.get(m["role"], "white")))
+        parts.append(Panel(Text(terminal_safe(m["content"])), title=m["role"], title_align="left", border_style=_ROLE_STYLE.get(m["role"], "white")))
     if ex.thought.strip():
-        parts.append(Panel(Text(ex.thought.strip(), style="italic"), title="expert thought (not the SRL target)", title_align="left"))
-    parts.append(Panel(Text(ex.target, style="bold cyan"), title="target", title_align="left", border_style="green"))
+        parts.append(Panel(Text(terminal_safe(ex.thought.strip()), style="italic"), title="expert thought (not the SRL target)", title_align="left"))
+    parts.append(Panel(Text(terminal_safe(ex.target), style="bold cyan"), title="target", title_align="left", border_style="green"))
     return Group(*parts)

@@ -157,8 +157,9 @@ def inspect(
     if traj is None:
         err.print(f"[red]error:[/red] {file} holds fewer than {index + 1} runs")
         raise typer.Exit(1)
+    # soft_wrap=False: the views are panels as wide as the terminal; soft wrap would crop their long lines.
     if step is None:
-        out.print(render_trajectory(traj, RUN_VIEW_OBS_CHARS if max_observation_chars is None else max_observation_chars))
+        out.print(render_trajectory(traj, RUN_VIEW_OBS_CHARS if max_observation_chars is None else max_observation_chars), soft_wrap=False)
         return
     context = ContextConfig(context_steps=_context_steps(context_steps))
     if max_observation_chars is not None:
@@ -172,7 +173,7 @@ def inspect(
             why = f"step {step} has no action ({traj.steps[step].action_error or 'none'}), so it is no example"
         err.print(f"[red]error:[/red] no example for step {step}: {why}")
         raise typer.Exit(1)
-    out.print(render_example(ex))
+    out.print(render_example(ex), soft_wrap=False)
 
 
 @app.command()
