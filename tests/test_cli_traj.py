@@ -33,9 +33,12 @@ def runs(files):
     return {t.id: t for f in files for t in read_trajectories(f)}
 
 
-def invoke(*args: str):
-    result = runner.invoke(app, ["traj", *args], env={"COLUMNS": "200"})
-    return result
+WIDTH = 200
+
+
+def invoke(*args: str, width: int = WIDTH):
+    """The command's output as a terminal `width` columns wide shows it."""
+    return runner.invoke(app, ["traj", *args], env={"COLUMNS": str(width)})
 
 
 def test_split_targets_are_expert_actions_and_prompts_hold_issue_and_previous_k(tmp_path, files, runs):
@@ -164,12 +167,9 @@ def test_inspect_step_cuts_observations_as_split_does(tmp_path):
 def test_inspect_neutralizes_control_characters_and_wraps_long_lines(tmp_path):
     """An observation is command output: its escapes must not drive the terminal, in the run view or in the
     --step example that carries it into the next step's prompt; panel lines wrap instead of being cut."""
-    from swesrl.cli.output import out
-
     runs = Path(__file__).parents[1] / "examples" / "training" / "train_runs.jsonl"
     record = json.loads(runs.read_text().splitlines()[0])
-    # Wider than the widest console tests run at (conftest: 4000 columns), its end is lost if cropped.
-    long_line = " ".join(f"w{i:04}" for i in range(900)) + " LONG-LINE-END"
+    long_line = " ".join(f"w{i:04}" for i in range(60)) + " LONG-LINE-END"  # wider than WIDTH: cropped, its end is lost
     record["steps"][0]["observation"] = f"\x1b[31mred\x1b[0m \x1b]0;pwned\x07 bell\x07 nul\x00 c1\x9b\n{long_line}\n"
     crafted = tmp_path / "crafted.jsonl"
     crafted.write_text(json.dumps(record) + "\n")
@@ -179,7 +179,23 @@ def test_inspect_neutralizes_control_characters_and_wraps_long_lines(tmp_path):
         assert not any(c in r.output for c in "\x1b\x07\x00\x9b"), repr(r.output)
         shown = ["\\x1b[31mred\\x1b[0m", "\\x1b]0;pwned\\x07", "bell\\x07", "nul\\x00", "c1\\x9b"]
         assert all(s in r.output for s in shown), r.output
-        assert "LONG-LINE-END" in r.output and max(map(len, r.output.splitlines())) <= out.size.width, r.output
+        assert "LONG-LINE-END" in r.output and max(map(len, r.output.splitlines())) <= WIDTH, r.output
+
+
+@pytest.mark.parametrize("command", [["inspect"], ["inspect", "--step", "1"], ["stats"]])
+def test_each_command_is_drawn_at_the_width_of_its_terminal(command):
+    """Rich reads COLUMNS once, when a console is made: the CLI makes one per use, so a process that runs
+    commands at several widths (these tests) draws each at its own, not all at the first one's."""
+    runs = str(Path(__file__).parents[1] / "examples" / "training" / "train_runs.jsonl")
+    shown = []
+    for width in (60, 200, 60):
+        r = invoke(*command, runs, width=width)
+        assert r.exit_code == 0, r.output
+        assert max(map(len, r.output.splitlines())) <= width, r.output
+        shown.append(r.output)
+    narrow, wide, narrow_again = shown
+    assert narrow == narrow_again and max(map(len, wide.splitlines())) > 60
+    assert len(narrow.splitlines()) > len(wide.splitlines())  # wrapped, not cut
 
 
 def test_convert_round_trips(tmp_path, files, runs):

@@ -184,7 +184,7 @@ def test_images_are_listed_by_kind_and_by_the_cli(tiny_instance) -> None:
     kinds = {i.tag: i.kind for i in list_images()}
     assert kinds[tag] == "instance"
     assert "base" in kinds.values() and "env" in kinds.values()
-    res = CliRunner().invoke(app, ["sandbox", "images"], terminal_width=200)
+    res = CliRunner().invoke(app, ["sandbox", "images"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and tag in res.output
 
 
@@ -193,7 +193,7 @@ def test_cli_base_and_doctor() -> None:
     runner = CliRunner()
     res = runner.invoke(app, ["sandbox", "base"])
     assert res.exit_code == 0 and f"{ensure_base_image()} ready" in res.output
-    res = runner.invoke(app, ["doctor"], terminal_width=200)
+    res = runner.invoke(app, ["doctor"], env={"COLUMNS": "200"})
     rows = {line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") >= 4}
     assert " ok " in rows["docker daemon"] and " ok " in rows["base image"] and "disk free" in rows
 

@@ -79,7 +79,7 @@ class _Root(TyperGroup):
 
             from .output import err
 
-            err.print(f"[red]error:[/] {escape(str(e))}", highlight=False)
+            err().print(f"[red]error:[/] {escape(str(e))}", highlight=False)
             raise typer.Exit(e.exit_code) from None
 
 

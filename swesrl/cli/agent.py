@@ -43,12 +43,12 @@ LIMIT_EXIT = 4
 def _report(result, path: Path, patch_file: Path) -> None:
     u = result.usage
     cost = f", ${u.cost:.4f}" if u.cost is not None else ""
-    err.print(f"[bold]{result.exit_status}[/] after {len(result.trajectory.steps)} steps "
+    err().print(f"[bold]{result.exit_status}[/] after {len(result.trajectory.steps)} steps "
               f"({u.prompt_tokens} prompt + {u.completion_tokens} completion tokens{cost}); trajectory: {path}; "
               f"patch: {patch_file}", highlight=False)
     msg = result.trajectory.metadata.get("exit_message")
     if msg and result.exit_status != "submitted":
-        err.print(f"  {terminal_safe(msg)}", markup=False, highlight=False)
+        err().print(f"  {terminal_safe(msg)}", markup=False, highlight=False)
 
 
 def _uncommitted(repo: Path) -> str:
@@ -63,10 +63,10 @@ def _apply(repo: Path, patch_file: Path) -> None:
     """The patch onto the user's working tree (git apply: all of it or nothing)."""
     done = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch_file.resolve())], cwd=repo, capture_output=True, text=True)
     if done.returncode != 0:
-        err.print(f"[red]--apply: the patch does not apply to {repo}[/] (kept in {patch_file}): {done.stderr.strip()}",
+        err().print(f"[red]--apply: the patch does not apply to {repo}[/] (kept in {patch_file}): {done.stderr.strip()}",
                   highlight=False)
         raise typer.Exit(1)
-    err.print(f"applied to {repo}", highlight=False)
+    err().print(f"applied to {repo}", highlight=False)
 
 
 @app.command()
@@ -126,7 +126,7 @@ def run(
     if apply and repo is None:
         raise typer.BadParameter("--apply needs --repo (the working tree to apply the patch to)", param_hint="--apply")
     check_model_server(cfg)  # seconds, before any image is built
-    progress = (lambda m: None) if quiet else (lambda m: err.print(f"[dim]{m}[/]", markup=True, highlight=False))
+    progress = (lambda m: None) if quiet else (lambda m: err().print(f"[dim]{m}[/]", markup=True, highlight=False))
     ids: dict = {}
     if repo is not None:
         if not issue:
@@ -135,7 +135,7 @@ def run(
         name, ids["repo"] = repo.resolve().name, str(repo.resolve())
         dirty = _uncommitted(repo)
         if dirty and not quiet:
-            err.print(f"the agent works on {repo} as it is on disk, uncommitted changes included:\n{terminal_safe(dirty)}",
+            err().print(f"the agent works on {repo} as it is on disk, uncommitted changes included:\n{terminal_safe(dirty)}",
                       markup=False, highlight=False)
         check_sandbox("docker")
         image = repo_image(repo, packages or [], install_cmd, progress)
@@ -158,14 +158,15 @@ def run(
         image = ensure_task_image(t, repos_dir=im.repos_dir, image_template=im.image_template, base_image=im.base_image,
                                   progress=progress)
     path = out_path or Path("runs") / "agent" / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    view = None if quiet else StepView(err, cfg.agent.step_limit)
-    result = run_on_issue(cfg, image, problem, path, label=name, on_step=view, confirm=confirm_on(err) if confirm else None, **ids)
+    view = None if quiet else StepView(err(), cfg.agent.step_limit)
+    result = run_on_issue(cfg, image, problem, path, label=name, on_step=view, confirm=confirm_on(err()) if confirm else None, **ids)
     # the patch as it is when piped to a file; escaped when it is shown on a terminal
-    out.print(terminal_safe(result.patch) if out.is_terminal else result.patch, end="", markup=False, highlight=False)
+    results = out()
+    results.print(terminal_safe(result.patch) if results.is_terminal else result.patch, end="", markup=False, highlight=False)
     if not quiet:
         _report(result, path, patch_path(path))
     elif result.exit_status not in ("submitted",):
-        err.print(f"{result.exit_status}: {result.trajectory.metadata.get('exit_message', '')}", markup=False, highlight=False)
+        err().print(f"{result.exit_status}: {result.trajectory.metadata.get('exit_message', '')}", markup=False, highlight=False)
     if apply and result.patch.strip():
         _apply(repo, patch_path(path))  # type: ignore[arg-type]  # --apply is checked to come with --repo
     raise typer.Exit(EXIT_CODES.get(result.exit_status, LIMIT_EXIT))

@@ -100,6 +100,6 @@ def doctor(
     for c in checks:
         status = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
         table.add_row(c.name, status, escape(c.detail), escape(c.fix))
-    out.print(table)
+    out().print(table)
     if any(not c.ok and c.required for c in checks):
         raise typer.Exit(1)

@@ -43,21 +43,21 @@ def _load_tasks(path: str, repos_dir: Path | None, split: str | None, instances:
     try:
         tasks = load_tasks(path, split=split, errors=errors)
     except TaskError as e:
-        err.print(f"[red]cannot read tasks:[/] {e}", markup=True, highlight=False)
+        err().print(f"[red]cannot read tasks:[/] {e}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     for problem in errors:
-        err.print(f"[yellow]skipped task:[/] {problem}", highlight=False)
+        err().print(f"[yellow]skipped task:[/] {problem}", highlight=False)
     if not tasks:
-        err.print(f"[red]no usable tasks in {path}[/]")
+        err().print(f"[red]no usable tasks in {path}[/]")
         raise typer.Exit(1)
     unknown = sorted(set(instances) - {t.instance_id for t in tasks})
     if unknown:
-        err.print(f"[red]--instance: {path} has no task {', '.join(unknown)}[/]", highlight=False)
+        err().print(f"[red]--instance: {path} has no task {', '.join(unknown)}[/]", highlight=False)
         raise typer.Exit(1)
     if instances:
         tasks = [t for t in tasks if t.instance_id in set(instances)]
     if repos_dir is not None and not repos_dir.is_dir():
-        err.print(f"[red]--repos-dir {repos_dir} is not a folder[/]")
+        err().print(f"[red]--repos-dir {repos_dir} is not a folder[/]")
         raise typer.Exit(1)
     return tasks
 
@@ -91,25 +91,25 @@ def _summary(report) -> None:
     table.add_row("error", str(s["error_instances"]))
     table.add_row("  of which the patch did not apply", str(len(s["patch_failed_ids"])))
     table.add_row("reused from an earlier run", str(len(report.reused)))
-    out.print(table)
+    out().print(table)
     submitted = max(1, s["submitted_instances"])
-    out.print(f"resolved {s['resolved_instances']}/{s['submitted_instances']} submitted ({100 * s['resolved_instances'] / submitted:.1f}%), "
+    out().print(f"resolved {s['resolved_instances']}/{s['submitted_instances']} submitted ({100 * s['resolved_instances'] / submitted:.1f}%), "
               f"{s['resolved_instances']}/{s['total_instances']} of all tasks")
     phases: dict[str, list[float]] = {}
     for t in s["timings"].values():
         for k, v in t.items():
             phases.setdefault(k, []).append(v)
     if phases:
-        out.print("median seconds: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in phases.items()))
+        out().print("median seconds: " + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in phases.items()))
     shown = s["error_ids"][:8]
     for iid in shown:
         reason = s["reasons"].get(iid, "")
-        out.print(f"  [dim]{iid}:[/] {reason if len(reason) < 300 else reason[:100] + ' [...] ' + reason[-200:]}", highlight=False)
+        out().print(f"  [dim]{iid}:[/] {reason if len(reason) < 300 else reason[:100] + ' [...] ' + reason[-200:]}", highlight=False)
     for e in s["prediction_errors"][:5]:
-        out.print(f"  [yellow]prediction:[/] {e}", highlight=False)
+        out().print(f"  [yellow]prediction:[/] {e}", highlight=False)
     if len(s["prediction_errors"]) > 5:
-        out.print(f"  ... {len(s['prediction_errors']) - 5} more prediction errors in the report")
-    out.print(f"report: {report.path}")
+        out().print(f"  ... {len(s['prediction_errors']) - 5} more prediction errors in the report")
+    out().print(f"report: {report.path}")
 
 
 @app.command()
@@ -167,10 +167,10 @@ def patches(
     try:
         preds, pred_errors = load_predictions(predictions)
     except (OSError, ValueError) as e:
-        err.print(f"[red]cannot read predictions:[/] {e}", highlight=False)
+        err().print(f"[red]cannot read predictions:[/] {e}", highlight=False)
         raise typer.Exit(1) from None
     for problem in pred_errors:
-        err.print(f"[yellow]prediction problem:[/] {problem}", highlight=False)
+        err().print(f"[yellow]prediction problem:[/] {problem}", highlight=False)
     if instance:  # the others' predictions are not this run's
         preds = [p for p in preds if p.instance_id in set(instance)]
     known = {t.instance_id for t in task_list}
@@ -179,7 +179,7 @@ def patches(
     runner = open_executor(executor_config, workers) if executor_config.kind != "local" else None
 
     with Progress(TextColumn("[bold]eval[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                  TimeElapsedColumn(), console=err, transient=False) as progress:
+                  TimeElapsedColumn(), console=err(), transient=False) as progress:
         bar = progress.add_task("eval", total=n, rate="")
 
         def on_result(result, reused: bool) -> None:
@@ -239,14 +239,14 @@ def validate(
         if not ok:
             why[task.instance_id] = f"gold: {gold.reason}" if gold.status != "resolved" else f"unpatched: {empty.status} {empty.reason}"
         table.add_row(task.instance_id, gold.status, empty.status, "[green]yes[/]" if ok else "[red]no[/]")
-        err.print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
+        err().print(f"[dim]{task.instance_id}: gold {gold.status}, unpatched {empty.status}[/]", highlight=False)
 
     results = validate_tasks(task_list, options=options, on_result=on_result)
-    out.print(table)
+    out().print(table)
     for iid, reason in why.items():
-        out.print(f"[red]{iid}[/]: {reason}", highlight=False)
+        out().print(f"[red]{iid}[/]: {reason}", highlight=False)
     bad = [t.instance_id for t, g, e in results if not validation_ok(g, e)]
-    out.print(f"{len(results) - len(bad)}/{len(results)} tasks valid (logs: {keep})")
+    out().print(f"{len(results) - len(bad)}/{len(results)} tasks valid (logs: {keep})")
     if bad:
         raise typer.Exit(1)
 
@@ -264,7 +264,7 @@ def swebench_logs(
     from swesrl.eval.swebench_format import link_run
 
     root = link_run(run_dir, logs_dir)
-    out.print(f"linked into {root}")
+    out().print(f"linked into {root}")
 
 
 def _register_run() -> None:

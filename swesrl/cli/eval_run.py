@@ -83,8 +83,8 @@ def run(
     problems: list[TaskError] = []
     task_list = select_tasks(cfg, problems)
     for p in problems:
-        err.print(f"[yellow]skipped task[/]: {p}", highlight=False)
-    result = run_and_evaluate(cfg, task_list, on_line=lambda line: err.print(line, markup=False, highlight=False))
+        err().print(f"[yellow]skipped task[/]: {p}", highlight=False)
+    result = run_and_evaluate(cfg, task_list, on_line=lambda line: err().print(line, markup=False, highlight=False))
     s = result.report.summary
     typer.echo(f"{s['resolved_instances']}/{s['total_instances']} resolved ({result.report.resolve_rate:.1%}); "
                f"report: {result.report.path}; config: {result.config_path}")

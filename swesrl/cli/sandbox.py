@@ -24,7 +24,7 @@ class ImageKind(str, Enum):
 
 
 def _progress(msg: str) -> None:
-    err.print(f"[dim]{msg}[/]", highlight=False, markup=False) if "[" in msg else err.print(f"[dim]{msg}[/]")
+    err().print(f"[dim]{msg}[/]", highlight=False, markup=False) if "[" in msg else err().print(f"[dim]{msg}[/]")
 
 
 @app.command()
@@ -43,14 +43,14 @@ def prune(
     from swesrl.sandbox.prune import prune as prune_containers
 
     if force:
-        err.print("[yellow]--force: removing the containers of live runs too; they will fail[/]")
+        err().print("[yellow]--force: removing the containers of live runs too; they will fail[/]")
     done = prune_containers(run_id, force=force)
-    out.print(f"removed {done.removed} container(s)" + (f" of run {run_id}" if run_id else ""))
+    out().print(f"removed {done.removed} container(s)" + (f" of run {run_id}" if run_id else ""))
     if done.kept:
-        out.print(f"kept {done.kept} container(s) of live runs (or of owners that cannot be told); --force removes them")
+        out().print(f"kept {done.kept} container(s) of live runs (or of owners that cannot be told); --force removes them")
     if images is not None:
         removed = prune_images(images.value)
-        out.print(f"removed {len(removed)} image(s)")
+        out().print(f"removed {len(removed)} image(s)")
 
 
 @app.command()
@@ -70,9 +70,9 @@ def images() -> None:
     for i in infos:
         own = "?" if i.own_bytes is None else f"{i.own_bytes / 1e6:.1f} MB"
         table.add_row(i.kind, own, f"{i.size_bytes / 1e6:.0f} MB", i.created[:19].replace("T", " "), i.tag)
-    out.print(table)
+    out().print(table)
     if not infos:
-        out.print("no swesrl images yet: `swesrl sandbox base` builds the base image")
+        out().print("no swesrl images yet: `swesrl sandbox base` builds the base image")
 
 
 @app.command()
@@ -87,7 +87,7 @@ def base(
 
     t = time.monotonic()
     tag = ensure_base_image(base_image, progress=_progress)
-    out.print(f"{tag} ready ({time.monotonic() - t:.1f} s)")
+    out().print(f"{tag} ready ({time.monotonic() - t:.1f} s)")
 
 
 @app.command()
@@ -114,7 +114,7 @@ def shell(
             raise typer.BadParameter(f"no task {target!r} in {tasks}", param_hint="TARGET")
         image = ensure_task_image(found[0], repos_dir=repos_dir, progress=_progress)
     if not shutil.which("docker"):
-        err.print("[red]the docker CLI is not installed: run scripts/setup-docker.sh[/]")
+        err().print("[red]the docker CLI is not installed: run scripts/setup-docker.sh[/]")
         raise typer.Exit(1)
     cmd = ["docker", "run", "-it", "--rm", "--network", "none", "--label", "swesrl=1", "--label", "swesrl.run_id=shell",
            "--pids-limit", "512", "--memory", "2g", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
@@ -143,7 +143,7 @@ def build(
     todo = list(load_tasks(tasks))
     failed: list[tuple[str, str]] = []
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    with Progress(*cols, console=err) as bar:
+    with Progress(*cols, console=err()) as bar:
         job = bar.add_task("building images", total=len(todo))
         for task in todo:
             bar.update(job, description=task.instance_id)
@@ -154,7 +154,7 @@ def build(
                 failed.append((task.instance_id, f"{type(e).__name__}: {e}"))
                 bar.console.print(f"[red]{task.instance_id}: {type(e).__name__}: {str(e)[-500:]}[/]", markup=True, highlight=False)
             bar.advance(job)
-    out.print(f"{len(todo) - len(failed)}/{len(todo)} images ready")
+    out().print(f"{len(todo) - len(failed)}/{len(todo)} images ready")
     if failed:
         raise typer.Exit(1)
 
@@ -176,6 +176,6 @@ def pull(
     check_sandbox("docker")
     todo = load_tasks(tasks)
     missing = [t.instance_id for t in todo if not pull_image(prebuilt_name(image_template, t.instance_id), _progress)]
-    out.print(f"{len(todo) - len(missing)}/{len(todo)} prebuilt images here")
+    out().print(f"{len(todo) - len(missing)}/{len(todo)} prebuilt images here")
     if missing:
         raise typer.Exit(1)

@@ -111,7 +111,7 @@ def _progress() -> Progress:
         BarColumn(),
         TextColumn("{task.completed}/{task.total} inputs  {task.fields[runs]} runs  {task.fields[note]}"),
         TimeElapsedColumn(),
-        console=err,
+        console=err(),
         transient=True,
     )
 
@@ -152,14 +152,14 @@ def inspect(
     try:
         traj = next(islice(_read([file], None, fmt), index, None), None)
     except TrajectoryError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err().print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
     if traj is None:
-        err.print(f"[red]error:[/red] {file} holds fewer than {index + 1} runs")
+        err().print(f"[red]error:[/red] {file} holds fewer than {index + 1} runs")
         raise typer.Exit(1)
     # soft_wrap=False: the views are panels as wide as the terminal; soft wrap would crop their long lines.
     if step is None:
-        out.print(render_trajectory(traj, RUN_VIEW_OBS_CHARS if max_observation_chars is None else max_observation_chars), soft_wrap=False)
+        out().print(render_trajectory(traj, RUN_VIEW_OBS_CHARS if max_observation_chars is None else max_observation_chars), soft_wrap=False)
         return
     context = ContextConfig(context_steps=_context_steps(context_steps))
     if max_observation_chars is not None:
@@ -171,9 +171,9 @@ def inspect(
             why = f"the run has {len(traj.steps)} steps (0..{len(traj.steps) - 1})"
         else:
             why = f"step {step} has no action ({traj.steps[step].action_error or 'none'}), so it is no example"
-        err.print(f"[red]error:[/red] no example for step {step}: {why}")
+        err().print(f"[red]error:[/red] no example for step {step}: {why}")
         raise typer.Exit(1)
-    out.print(render_example(ex), soft_wrap=False)
+    out().print(render_example(ex), soft_wrap=False)
 
 
 @app.command()
@@ -223,9 +223,9 @@ def stats(
     t.add_row("  steps that are no target", ", ".join(f"{k} {v}" for k, v in d["split"]["dropped"].items()) or "none")
     t.add_row("prompt tokens", f"p50 {pt['p50']}  p90 {pt['p90']}  p99 {pt['p99']}  max {pt['max']}")
     t.add_row("errors (skipped records)", str(d["errors"]))
-    out.print(t)
+    out().print(t)
     for e in errors[:10]:
-        err.print(f"[yellow]skipped:[/yellow] {e}")
+        err().print(f"[yellow]skipped:[/yellow] {e}")
 
 
 @app.command("split")
@@ -273,14 +273,14 @@ def split_cmd(
             runs = _tracked(files, log.add if on_error is OnError.skip else None, fmt, progress, lambda: f"{stats.examples} examples")
             written = write_examples(split_all(runs, config, stats), output)
     except TrajectoryError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err().print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
     finally:
         log.close()
     report = output.with_name(output.name + ".report.json")
     report.write_text(json.dumps(stats.to_dict() | {"errors": log.count, "output": str(output)}, indent=2) + "\n", encoding="utf-8")
-    out.print(_report_lines(stats), soft_wrap=True, highlight=False, markup=False)
-    out.print(
+    out().print(_report_lines(stats), soft_wrap=True, highlight=False, markup=False)
+    out().print(
         f"[green]wrote[/green] {written} examples to {output}; report {report}\n"
         f"runs read {stats.trajectories} (unresolved skipped {stats.unresolved_skipped}, id collisions renamed "
         f"{stats.id_collisions}); errors {log.count}" + (f" (see {log.path})" if log.count else ""),
@@ -295,7 +295,7 @@ def _check_tokenizer(tokenizer: str | None) -> None:
     try:
         token_counter(tokenizer)
     except TokenizerError as e:
-        err.print(f"[red]error:[/red] --tokenizer: {e}", soft_wrap=True)
+        err().print(f"[red]error:[/red] --tokenizer: {e}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -338,9 +338,9 @@ def convert(
             written = write_trajectories(_tracked(files, log.add if on_error is OnError.skip else None, fmt, progress, lambda: ""), part)
         part.replace(output)
     except TrajectoryError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err().print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
     finally:
         log.close()
         part.unlink(missing_ok=True)
-    out.print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""), soft_wrap=True)
+    out().print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""), soft_wrap=True)
