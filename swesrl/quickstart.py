@@ -3,7 +3,8 @@
 bundled expert runs -> step examples (whole tasks held out) -> tiny model -> SFT warm start -> SRL, and SFT
 given SRL's compute -> every model and the trivial answers on the held-out steps -> the trained agent and
 the expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
-its own process, printed before it runs, so the quickstart is also the tutorial. Stages whose output is
+its own process, printed before it runs, so the quickstart is also the tutorial; stages that do not need each
+other's output run side by side (two at a time: the training stages use one CPU thread each). Stages whose output is
 already there are kept, an interrupted training stage continues from its last checkpoint (--resume auto)
 and evaluations resume by themselves: running it again is cheap.
 """
@@ -27,9 +28,11 @@ CONTEXT_STEPS = "1"  # previous action/observation pairs in a prompt (the paper:
 
 @dataclass(frozen=True)
 class Stage:
+    name: str
     title: str
     args: list[str]
     done: Callable[[], bool] = lambda: False  # output already there: skip
+    needs: tuple[str, ...] = ()  # stages whose output this one reads: it starts when they have finished
 
     @property
     def command(self) -> str:
@@ -49,58 +52,86 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
     sft_more, evals = out / "sft-more", out / "eval"
     trained = lambda d: lambda: (d / "config.json").is_file() and (d / "metrics.jsonl").is_file()  # noqa: E731
     return [
-        Stage("expert runs of the training tasks -> step examples",
+        Stage("split", "expert runs of the training tasks -> step examples",
               ["traj", "split", str(examples / "training" / "train_runs.jsonl"), "-o", str(steps), "--context-steps", CONTEXT_STEPS]),
-        Stage("expert runs of the held-out tasks (never trained on) -> step examples",
+        Stage("split-heldout", "expert runs of the held-out tasks (never trained on) -> step examples",
               ["traj", "split", str(examples / "training" / "heldout_runs.jsonl"), "-o", str(heldout), "--context-steps", CONTEXT_STEPS]),
-        Stage("a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
-              ["model", "init-tiny", str(tiny), "--corpus", str(steps)], lambda: (tiny / "config.json").is_file()),
-        Stage("SFT warm start (teaches the answer format)",
+        Stage("tiny", "a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
+              ["model", "init-tiny", str(tiny), "--corpus", str(steps)], lambda: (tiny / "config.json").is_file(), ("split",)),
+        Stage("sft", "SFT warm start (teaches the answer format)",
               ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(tiny), "-o", str(sft),
                "--resume", "auto"],
-              trained(sft)),
-        Stage("SRL from the SFT model: GRPO with the step reward and dynamic sampling",
+              trained(sft), ("tiny",)),
+        Stage("replay", "the expert replay on the bundled tasks, evaluated in Docker",
+              ["eval", "run", "--tasks", tasks, "--model", "replay", "--run-id", "replay",
+               "--runs-dir", str(evals), "--workers", str(workers)]),
+        Stage("srl", "SRL from the SFT model: GRPO with the step reward and dynamic sampling",
               ["train", "srl", "--recipe", "tiny-cpu", "--data", str(steps), "--model", str(sft), "-o", str(srl),
                "--resume", "auto"],
-              trained(srl)),
-        Stage("the SFT baseline given SRL's compute: SFT continued from the same model for as long as SRL ran",
+              trained(srl), ("sft",)),
+        Stage("sft-more", "the SFT baseline given SRL's compute: SFT continued from the same model for as long as SRL ran",
               ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(sft), "-o", str(sft_more),
                "--set", f"max_steps={SFT_MORE_STEPS}", "--resume", "auto"],
-              trained(sft_more)),
-        Stage("every model (sft-more: SFT given SRL's compute) and the trivial answers on the held-out steps",
+              trained(sft_more), ("sft",)),
+        Stage("evaluate", "every model (sft-more: SFT given SRL's compute) and the trivial answers on the held-out steps",
               ["train", "evaluate", "--data", str(heldout), "--train-data", str(steps), "--cpu-threads", "1", "--max-new-tokens", "144",
                "--samples", "0", "--model", f"init={tiny}", "--model", f"sft={sft}", "--model", f"sft-more={sft_more}",
                "--model", f"srl={srl}", "-o", str(out / "heldout_eval.json")],
-              lambda: (out / "heldout_eval.json").is_file()),
-        Stage("the expert replay on the bundled tasks, evaluated in Docker",
-              ["eval", "run", "--tasks", tasks, "--model", "replay", "--run-id", "replay",
-               "--runs-dir", str(evals), "--workers", str(workers)]),
-        Stage("the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
+              lambda: (out / "heldout_eval.json").is_file(), ("split-heldout", "srl", "sft-more")),
+        Stage("agent", "the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", f"hf:{srl}", "--run-id", "srl-tiny",
                "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "144",
-               "--set", f"agent.context.context_steps={CONTEXT_STEPS}"]),
-        Stage("the report", ["report", str(out)]),
+               "--set", f"agent.context.context_steps={CONTEXT_STEPS}"],
+              needs=("srl",)),
+        Stage("report", "the report", ["report", str(out)], needs=("evaluate", "replay", "agent")),
     ]
 
 
-def run_quickstart(out: Path, workers: int = 2, console: Console | None = None) -> Path:
-    """Run every stage; stop at the first that fails, saying which command to rerun. Returns the report path."""
+def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, parallel: int = 2) -> Path:
+    """Run every stage, up to ``parallel`` at once (each trains on one CPU thread; the Docker stages mostly
+    wait), a stage as soon as the stages it needs are done; stop at the first that fails, saying which
+    command to rerun. Each stage's output goes to ``out/logs/<stage>.log``. Returns the report path."""
     console = console or Console()
     plan = stages(out, examples_dir(), workers)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    for i, stage in enumerate(plan, 1):
-        console.rule(f"[bold]{i}/{len(plan)} {stage.title}")
-        console.print(f"[dim]$ {stage.command}[/]")
-        if stage.done():
-            console.print("[green]already done[/] (delete its folder to redo)")
-            continue
-        t0 = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "swesrl", *stage.args])
-        if proc.returncode != 0:
-            console.print(f"[red]stage {i} failed[/] (exit {proc.returncode}); fix it and rerun: {stage.command}")
-            raise SystemExit(proc.returncode)
-        console.print(f"[green]done[/] in {time.monotonic() - t0:.0f} s")
+    finished: set[str] = set()
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    waiting = list(plan)
+    number = {stage.name: i for i, stage in enumerate(plan, 1)}
+    try:
+        while waiting or running:
+            for stage in [s for s in waiting if set(s.needs) <= finished][: max(0, parallel - len(running))]:
+                waiting.remove(stage)
+                label = f"{number[stage.name]}/{len(plan)} {stage.title}"
+                if stage.done():
+                    console.print(f"[green]already done[/] {label} (delete its output to redo)")
+                    finished.add(stage.name)
+                    continue
+                log = out / "logs" / f"{stage.name}.log"
+                console.rule(f"[bold]{label}")
+                console.print(f"[dim]$ {stage.command}[/]  (output: {log})")
+                with log.open("w") as f:
+                    proc = subprocess.Popen([sys.executable, "-m", "swesrl", *stage.args], stdout=f, stderr=subprocess.STDOUT)
+                running[stage.name] = (proc, time.monotonic())
+            time.sleep(0.2)
+            for name, (proc, t0) in list(running.items()):
+                if proc.poll() is None:
+                    continue
+                del running[name]
+                stage = next(s for s in plan if s.name == name)
+                if proc.returncode != 0:
+                    tail = (out / "logs" / f"{name}.log").read_text(errors="replace").splitlines()[-30:]
+                    console.print("\n".join(tail), markup=False, highlight=False)
+                    console.print(f"[red]stage {number[name]} ({name}) failed[/] (exit {proc.returncode}); "
+                                  f"fix it and rerun: {stage.command}")
+                    raise SystemExit(proc.returncode)
+                finished.add(name)
+                console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {time.monotonic() - t0:.0f} s")
+    finally:
+        for proc, _ in running.values():
+            proc.terminate()
+            proc.wait()
     report = out / "report" / "report.html"
     console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")
     console.print(f"report: {report}")
