@@ -1,6 +1,6 @@
 """How much held-out reward conditioning is worth, measured without a model.
 
-    python bench/heldout_lookup.py --train steps.jsonl --heldout heldout.jsonl
+    python bench/heldout_lookup.py --train steps.jsonl --heldout heldout.jsonl [--model runs/srl ...]
 
 Scores two answer tables on the held-out steps, next to the best constant answer: the best training
 target *per kind of previous expert action* (a lookup on the last action in the prompt: none, grep,
@@ -8,12 +8,14 @@ target *per kind of previous expert action* (a lookup on the last action in the 
 per held-out row (an oracle: the most any answer copied from the training targets can score). A model
 that conditions on the prompt should land between the best constant and the lookup; one that copies
 training-task text (file contents, function names) lands below the constant (BENCHMARKS.md "Training").
+With ``--model``, each model's greedy answers are scored per kind of previous action next to the constant
+and the lookup, with its most frequent answer there: where a model loses to the constant, and to what.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from swesrl.training.evaluation import (
     EMPTY_BASH,
@@ -45,10 +47,25 @@ def best_answer(candidates: list[str], rows: list[dict]) -> str:
     return candidates[max(range(len(candidates)), key=lambda j: (totals[j], -j))]
 
 
+def per_kind(name: str, answers: list[str], heldout: list[dict], policies: dict[str, list[str]]) -> None:
+    """Mean reward per kind of previous action: the model's, the constant's, the lookup's."""
+    rows: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(heldout):
+        rows[previous_kind(row)].append(i)
+    print(f"{name}: reward per kind of previous action (model / best constant / lookup), most frequent answer")
+    for kind, idx in sorted(rows.items()):
+        means = [sum(_group_rewards([p[i]], heldout[i]["target"], Similarity.FAST)[0] for i in idx) / len(idx)
+                 for p in (answers, *policies.values())]
+        top, n = Counter((model_action_text(answers[i]) or "(malformed)") for i in idx).most_common(1)[0]
+        print(f"  after {kind:<14} {len(idx):>3} rows  {means[0]:6.3f} / {means[1]:6.3f} / {means[2]:6.3f}  "
+              f"{n}x {top[:70]!r}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", required=True, help="training step examples (traj split output)")
     ap.add_argument("--heldout", required=True, help="held-out step examples")
+    ap.add_argument("--model", action="append", default=[], help="a trained model folder (repeatable)")
     args = ap.parse_args()
     train, heldout = step_rows(args.train), step_rows(args.heldout)
     candidates = [render_answer("", t) for t in sorted({r["target"] for r in train})]
@@ -68,6 +85,22 @@ def main() -> None:
     for name, answers in policies.items():
         s = score_answers(answers, heldout)
         print(f"{name:<40} reward {s['reward_mean']:.3f}  distinct {s['distinct_answers']}")
+    for path in args.model:
+        answers = greedy_answers(path, heldout)
+        per_kind(path, answers, heldout, {k: v for k, v in policies.items() if not k.startswith("oracle")})
+
+
+def greedy_answers(path: str, rows: list[dict]) -> list[str]:
+    from types import SimpleNamespace
+
+    import torch
+
+    from swesrl.training.evaluation import generate
+    from swesrl.training.run import load_model
+
+    torch.set_num_threads(1)
+    model, tokenizer = load_model(SimpleNamespace(model=path, use_cpu=True, bf16=False, cpu_threads=1))
+    return generate(model, tokenizer, rows, max_new_tokens=144)
 
 
 if __name__ == "__main__":
