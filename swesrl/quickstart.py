@@ -11,6 +11,7 @@ and evaluations resume by themselves: running it again is cheap.
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage (BENCHMARKS.md "Training")
@@ -87,6 +90,21 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
     ]
 
 
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return escape(lines[-1].strip()) if lines else ""
+
+
+def heldout_table(result: dict) -> Table:
+    """The held-out table of `swesrl train evaluate` (every model, then the trivial answers on the same rows)."""
+    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
+
+    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}, tasks never trained on): mean SRL reward")
+    for row in table_rows(result):
+        table.add_row(*map(escape, table_cells(row)))
+    return table
+
+
 def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, parallel: int = 2) -> Path:
     """Run every stage, up to ``parallel`` at once (each trains on one CPU thread; the Docker stages mostly
     wait), a stage as soon as the stages it needs are done; stop at the first that fails, saying which
@@ -127,11 +145,14 @@ def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, 
                                   f"fix it and rerun: {stage.command}")
                     raise SystemExit(proc.returncode)
                 finished.add(name)
-                console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {time.monotonic() - t0:.0f} s")
+                console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {time.monotonic() - t0:.0f} s: "
+                              f"{_last_line(out / 'logs' / f'{name}.log')}", markup=True, highlight=False)
     finally:
         for proc, _ in running.values():
             proc.terminate()
             proc.wait()
+    if (out / "heldout_eval.json").is_file():
+        console.print(heldout_table(json.loads((out / "heldout_eval.json").read_text())))
     report = out / "report" / "report.html"
     console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")
     console.print(f"report: {report}")

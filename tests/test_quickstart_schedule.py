@@ -5,6 +5,7 @@ stages it needs, finished output is kept, and the first failing stage stops the 
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from rich.console import Console
@@ -65,3 +66,18 @@ def test_at_most_parallel_stages_run_at_once(tmp_path, monkeypatch, parallel):
     monkeypatch.setattr(quickstart.subprocess, "Popen", popen)
     quickstart.run_quickstart(tmp_path, console=Console(file=io.StringIO()), parallel=parallel)
     assert len(starts) == 3
+
+
+def test_the_run_ends_with_the_held_out_table(tmp_path, monkeypatch):
+    from swesrl.training.evaluation import baselines, step_rows
+
+    held = tmp_path / "heldout.jsonl"
+    split = ["traj", "split", str(quickstart.examples_dir() / "training" / "heldout_runs.jsonl"), "-o", str(held)]
+    code, _ = _run(tmp_path, monkeypatch, [Stage("split", "split", split)])
+    rows = step_rows(held)
+    result = {"rows": len(rows), "models": {}, "baselines": baselines(rows, rows)}
+    (tmp_path / "heldout_eval.json").write_text(json.dumps(result))
+    code, text = _run(tmp_path, monkeypatch, [Stage("split", "split", split)])
+    assert code == 0 and f"held-out steps ({len(rows)}, tasks never trained on)" in text
+    assert all(name in text for name in ("submit", "empty bash", "previous expert action", "best constant"))
+    assert "split in" in text and "runs read 10" in text  # each stage's last log line is shown
