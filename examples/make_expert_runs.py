@@ -300,10 +300,10 @@ def record(task: dict, run: Run, variant: int = 0) -> Trajectory:
 
 
 def check_resolves(task: dict, sandbox: TestbedSandbox, python: Path) -> None:
-    """The run's edits + the test patch: every FAIL_TO_PASS and PASS_TO_PASS test must pass."""
+    """The run's edits + the test patch (if any): every FAIL_TO_PASS and PASS_TO_PASS test must pass."""
     applied = subprocess.run(["git", "apply", "-"], input=task["test_patch"], cwd=TESTBED, text=True,
-                             capture_output=True)
-    if applied.returncode != 0:
+                             capture_output=True) if task["test_patch"] else None
+    if applied and applied.returncode != 0:
         raise SystemExit(f"{task['instance_id']}: test patch does not apply: {applied.stderr}")
     files = sorted({line[6:] for line in task["test_patch"].splitlines() if line.startswith("+++ b/")})
     status = statuses(test_log(python, TESTBED, task["test_cmd"], files))
