@@ -78,7 +78,7 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
               trained(sft_more), ("sft",)),
         Stage("evaluate", "every model (sft-more: SFT given SRL's compute) and the trivial answers on the held-out steps",
               ["train", "evaluate", "--data", str(heldout), "--train-data", str(steps), "--cpu-threads", "1", "--max-new-tokens", "144",
-               "--samples", "0", "--model", f"init={tiny}", "--model", f"sft={sft}", "--model", f"sft-more={sft_more}",
+               "--samples", "4", "--model", f"init={tiny}", "--model", f"sft={sft}", "--model", f"sft-more={sft_more}",
                "--model", f"srl={srl}", "-o", str(out / "heldout_eval.json")],
               lambda: (out / "heldout_eval.json").is_file(), ("split-heldout", "srl", "sft-more")),
         Stage("agent", "the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
@@ -106,13 +106,28 @@ def heldout_table(result: dict) -> Table:
 
 
 def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, parallel: int = 2) -> Path:
-    """Run every stage, up to ``parallel`` at once (each trains on one CPU thread; the Docker stages mostly
-    wait), a stage as soon as the stages it needs are done; stop at the first that fails, saying which
-    command to rerun. Each stage's output goes to ``out/logs/<stage>.log``. Returns the report path."""
+    """Run every stage (``run_stages``), then show the held-out table. Returns the report path."""
     console = console or Console()
-    plan = stages(out, examples_dir(), workers)
-    (out / "logs").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    run_stages(stages(out, examples_dir(), workers), out, console, parallel)
+    if (out / "heldout_eval.json").is_file():
+        console.print(heldout_table(json.loads((out / "heldout_eval.json").read_text())))
+    report = out / "report" / "report.html"
+    console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")
+    console.print(f"report: {report}")
+    return report
+
+
+def run_stages(plan: list[Stage], out: Path, console: Console, parallel: int = 2) -> dict[str, float]:
+    """Run ``plan`` up to ``parallel`` stages at once (each trains on one CPU thread; the Docker stages mostly
+    wait), a stage as soon as the stages it needs are done; stop at the first that fails, saying which
+    command to rerun. Each stage's output goes to ``out/logs/<stage>.log``. Returns each run stage's seconds."""
+    names = {stage.name for stage in plan}
+    for stage in plan:
+        if missing := set(stage.needs) - names:
+            raise ValueError(f"stage {stage.name} needs {', '.join(sorted(missing))}, which the plan does not have")
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
     finished: set[str] = set()
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     waiting = list(plan)
@@ -145,15 +160,11 @@ def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, 
                                   f"fix it and rerun: {stage.command}")
                     raise SystemExit(proc.returncode)
                 finished.add(name)
+                seconds[name] = time.monotonic() - t0
                 console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {time.monotonic() - t0:.0f} s: "
                               f"{_last_line(out / 'logs' / f'{name}.log')}", markup=True, highlight=False)
     finally:
         for proc, _ in running.values():
             proc.terminate()
             proc.wait()
-    if (out / "heldout_eval.json").is_file():
-        console.print(heldout_table(json.loads((out / "heldout_eval.json").read_text())))
-    report = out / "report" / "report.html"
-    console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")
-    console.print(f"report: {report}")
-    return report
+    return seconds

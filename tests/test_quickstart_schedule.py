@@ -81,3 +81,10 @@ def test_the_run_ends_with_the_held_out_table(tmp_path, monkeypatch):
     assert code == 0 and f"held-out steps ({len(rows)}, tasks never trained on)" in text
     assert all(name in text for name in ("submit", "empty bash", "previous expert action", "best constant"))
     assert "split in" in text and "runs read 10" in text  # each stage's last log line is shown
+
+
+def test_a_stage_that_needs_a_stage_not_in_the_plan_is_refused_before_anything_runs(tmp_path):
+    plan = [Stage("evaluate", "evaluate", ["train", "recipes"], needs=("srl",))]
+    with pytest.raises(ValueError, match="stage evaluate needs srl, which the plan does not have"):
+        quickstart.run_stages(plan, tmp_path, Console(file=io.StringIO()))
+    assert not (tmp_path / "logs").exists()
