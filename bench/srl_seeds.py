@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
+from dataclasses import replace
 from pathlib import Path
 
-from swesrl.quickstart import examples_dir, stages
+from rich.console import Console
+
+from swesrl.quickstart import examples_dir, run_stages, stages
 
 TRAINING = ("sft", "srl", "sft-more")
 
@@ -30,15 +31,10 @@ def run_seed(root: Path, seed: int, overrides: dict[str, list[str]]) -> dict:
     result = out / "heldout_eval.json"
     if result.is_file():
         return json.loads(result.read_text())
-    for stage in stages(out, examples_dir(), workers=1):
-        if stage.args[0] not in ("traj", "model", "train") or stage.done():
-            continue
-        args = list(stage.args)
-        if stage.name in TRAINING:
-            args += ["--set", f"seed={seed}"] + [a for kv in overrides.get(stage.name, []) for a in ("--set", kv)]
-        proc = subprocess.run([sys.executable, "-m", "swesrl", *args], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"seed {seed}: {stage.command} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    plan = [replace(s, args=[*s.args, "--set", f"seed={seed}", *(a for kv in overrides.get(s.name, []) for a in ("--set", kv))])
+            if s.name in TRAINING else s
+            for s in stages(out, examples_dir(), workers=1) if s.args[0] in ("traj", "model", "train")]
+    run_stages(plan, out, Console(stderr=True), parallel=1)  # the quickstart's runner: logs, skips, stops on failure
     return json.loads(result.read_text())
 
 

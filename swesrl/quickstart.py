@@ -129,7 +129,7 @@ def run_stages(plan: list[Stage], out: Path, console: Console, parallel: int = 2
     (out / "logs").mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     finished: set[str] = set()
-    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    running: dict[str, tuple[Stage, subprocess.Popen, float]] = {}
     waiting = list(plan)
     number = {stage.name: i for i, stage in enumerate(plan, 1)}
     try:
@@ -146,13 +146,12 @@ def run_stages(plan: list[Stage], out: Path, console: Console, parallel: int = 2
                 console.print(f"[dim]$ {stage.command}[/]  (output: {log})")
                 with log.open("w") as f:
                     proc = subprocess.Popen([sys.executable, "-m", "swesrl", *stage.args], stdout=f, stderr=subprocess.STDOUT)
-                running[stage.name] = (proc, time.monotonic())
+                running[stage.name] = (stage, proc, time.monotonic())
             time.sleep(0.2)
-            for name, (proc, t0) in list(running.items()):
+            for name, (stage, proc, t0) in list(running.items()):
                 if proc.poll() is None:
                     continue
                 del running[name]
-                stage = next(s for s in plan if s.name == name)
                 if proc.returncode != 0:
                     tail = (out / "logs" / f"{name}.log").read_text(errors="replace").splitlines()[-30:]
                     console.print("\n".join(tail), markup=False, highlight=False)
@@ -161,10 +160,10 @@ def run_stages(plan: list[Stage], out: Path, console: Console, parallel: int = 2
                     raise SystemExit(proc.returncode)
                 finished.add(name)
                 seconds[name] = time.monotonic() - t0
-                console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {time.monotonic() - t0:.0f} s: "
+                console.print(f"[green]done[/] {number[name]}/{len(plan)} {name} in {seconds[name]:.0f} s: "
                               f"{_last_line(out / 'logs' / f'{name}.log')}", markup=True, highlight=False)
     finally:
-        for proc, _ in running.values():
+        for _, proc, _ in running.values():
             proc.terminate()
             proc.wait()
     return seconds
