@@ -15,6 +15,7 @@ state lives in the object ``for_instance`` returns: stateless backends return th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -59,6 +60,16 @@ class Sampling:
 
 
 GREEDY = Sampling()
+
+
+def call_seed(seed: int | None, instance_id: str | None, call: int) -> int | None:
+    """The seed of one sampled model call: reproducible (seed, instance, call number) yet new at every call.
+    One seed for every call would hand an agent the same sample whenever its prompt repeats, which with a
+    short context is a loop: the same command to the step limit."""
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}/{instance_id}/{call}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
 
 
 @runtime_checkable

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 
 from swesrl.trajectories.context import Message
 
-from .policies import GREEDY, PolicyError, Reply, Sampling, Usage
+from .policies import GREEDY, PolicyError, Reply, Sampling, Usage, call_seed
 
 
 class VLLMPolicy:
@@ -21,15 +22,23 @@ class VLLMPolicy:
             ) from None
         self.name = f"vllm:{model}"
         self.llm = LLM(model=model, seed=sampling.seed or 0)
-        self.params = SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
-                                     max_tokens=sampling.max_new_tokens, seed=sampling.seed)
+        self.sampling, self._params = sampling, SamplingParams
         self._lock = threading.Lock()
+        self._instance: str | None = None
+        self._calls = 0
 
     def for_instance(self, instance_id: str | None) -> VLLMPolicy:
-        return self
+        """A view sharing the engine, counting its own calls (each sampled call has its own seed)."""
+        run = copy.copy(self)
+        run._instance, run._calls = instance_id, 0
+        return run
 
     def act(self, messages: Sequence[Message]) -> Reply:
+        s = self.sampling
+        params = self._params(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_new_tokens,
+                              seed=call_seed(s.seed, self._instance, self._calls))
+        self._calls += 1
         with self._lock:
-            out = self.llm.chat([dict(m) for m in messages], self.params, use_tqdm=False)[0]
+            out = self.llm.chat([dict(m) for m in messages], params, use_tqdm=False)[0]
         completion = out.outputs[0]
         return Reply(completion.text, Usage(len(out.prompt_token_ids or []), len(completion.token_ids)))

@@ -60,3 +60,18 @@ def test_a_model_without_chat_template_is_refused_clearly(tiny_model, tmp_path):
     (bare / "chat_template.jinja").unlink(missing_ok=True)
     with pytest.raises(PolicyError, match="no chat template"):
         make_policy(f"hf:{bare}")
+
+
+def test_a_seeded_sampling_agent_gets_a_new_sample_at_each_call_and_the_same_run_again(tiny_model):
+    # One seed for every call would answer a repeated prompt with the same sample: a loop to the step limit.
+    policy = make_policy(f"hf:{tiny_model}", Sampling(temperature=1.0, max_new_tokens=16, seed=0))
+    prompt = [{"role": "system", "content": "fix the bug"}, {"role": "user", "content": "add subtracts"}]
+
+    def run(instance: str) -> list[str]:
+        agent = policy.for_instance(instance)
+        return [agent.act(prompt).text for _ in range(3)]
+
+    first = run("calc-1")
+    assert len(set(first)) == 3  # the same prompt three times: three samples
+    assert run("calc-1") == first  # reproducible per run, whatever ran in between
+    assert run("calc-2") != first
