@@ -7,8 +7,8 @@ compute -> `swesrl train evaluate` on the held-out steps) with ``--set seed=S`` 
 stages (`model init-tiny` has its own fixed seed: the same tiny model for every seed), then prints each policy's
 greedy held-out reward, format errors and distinct answers per seed, with the mean and range, next to the
 trivial answers (which do not depend on the seed). ``--set sft.learning_rate=6e-3`` passes an override to
-one stage (sft, srl, sft-more). Seeds run one after another, each stage on one CPU thread; a finished
-seed's folder is kept and read again.
+one stage (sft, srl, sft-more). Seeds run one after another, each as the quickstart runs it (SRL beside
+SFT-more); a finished seed's folder is kept and read again.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def run_seed(root: Path, seed: int, overrides: dict[str, list[str]]) -> dict:
     plan = [replace(s, args=[*s.args, "--set", f"seed={seed}", *(a for kv in overrides.get(s.name, []) for a in ("--set", kv))])
             if s.name in TRAINING else s
             for s in stages(out, examples_dir(), workers=1) if s.args[0] in ("traj", "model", "train")]
-    run_stages(plan, out, Console(stderr=True), parallel=1)  # the quickstart's runner: logs, skips, stops on failure
+    run_stages(plan, out, Console(stderr=True))  # the quickstart's runner: logs, skips, stops on failure
     return json.loads(result.read_text())
 
 

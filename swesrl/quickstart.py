@@ -4,7 +4,8 @@ bundled expert runs -> step examples (whole tasks held out) -> tiny model -> SFT
 given SRL's compute -> every model and the trivial answers on the held-out steps -> the trained agent and
 the expert replay on the bundled tasks in Docker -> the report. Each stage is a `swesrl ...` command run in
 its own process, printed before it runs, so the quickstart is also the tutorial; stages that do not need each
-other's output run side by side (two at a time: the training stages use one CPU thread each). Stages whose output is
+other's output run side by side (two at a time: SRL and SFT-more use one CPU thread each, the SFT warm start
+two, beside the expert replay in Docker). Stages whose output is
 already there are kept, an interrupted training stage continues from its last checkpoint (--resume auto)
 and evaluations resume by themselves: running it again is cheap.
 """
@@ -25,8 +26,14 @@ from rich.markup import escape
 from rich.table import Table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage (BENCHMARKS.md "Training")
+SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage, both on one thread (BENCHMARKS.md "Training")
+# 5 bundled tasks x 5 runs, and 30 training-only mutation tasks x 3 runs (examples/make_mutation_runs.py): SRL
+# trained on the 5 alone learns no more than SFT given its compute (BENCHMARKS.md "Training")
+TRAINING_RUNS = ("train_runs.jsonl", "mutation_runs.jsonl")
 CONTEXT_STEPS = "1"  # previous action/observation pairs in a prompt (the paper: 2); the agent is given the same
+# greedy, an agent that sees one previous step repeats a command whose output does not change its next answer
+# (4 of 7 bundled runs, BENCHMARKS.md "Training"); sampled, it is still the policy SRL trained (at T=1)
+AGENT_TEMPERATURE = "0.7"
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,9 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
     sft_more, evals = out / "sft-more", out / "eval"
     trained = lambda d: lambda: (d / "config.json").is_file() and (d / "metrics.jsonl").is_file()  # noqa: E731
     return [
-        Stage("split", "expert runs of the training tasks -> step examples",
-              ["traj", "split", str(examples / "training" / "train_runs.jsonl"), "-o", str(steps), "--context-steps", CONTEXT_STEPS]),
+        Stage("split", "expert runs of the training tasks (bundled bugs and mutation tasks) -> step examples",
+              ["traj", "split", *(str(examples / "training" / f) for f in TRAINING_RUNS), "-o", str(steps),
+               "--context-steps", CONTEXT_STEPS]),
         Stage("split-heldout", "expert runs of the held-out tasks (never trained on) -> step examples",
               ["traj", "split", str(examples / "training" / "heldout_runs.jsonl"), "-o", str(heldout), "--context-steps", CONTEXT_STEPS]),
         Stage("tiny", "a tiny random-initialized Qwen2 model and a tokenizer trained on the examples",
@@ -74,16 +82,17 @@ def stages(out: Path, examples: Path, workers: int) -> list[Stage]:
               trained(srl), ("sft",)),
         Stage("sft-more", "the SFT baseline given SRL's compute: SFT continued from the same model for as long as SRL ran",
               ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(steps), "--model", str(sft), "-o", str(sft_more),
-               "--set", f"max_steps={SFT_MORE_STEPS}", "--resume", "auto"],
+               "--set", f"max_steps={SFT_MORE_STEPS}", "--set", "cpu_threads=1", "--resume", "auto"],
               trained(sft_more), ("sft",)),
         Stage("evaluate", "every model (sft-more: SFT given SRL's compute) and the trivial answers on the held-out steps",
-              ["train", "evaluate", "--data", str(heldout), "--train-data", str(steps), "--cpu-threads", "1", "--max-new-tokens", "144",
+              ["train", "evaluate", "--data", str(heldout), "--train-data", str(steps), "--cpu-threads", "2", "--max-new-tokens", "144",
                "--samples", "4", "--model", f"init={tiny}", "--model", f"sft={sft}", "--model", f"sft-more={sft_more}",
                "--model", f"srl={srl}", "-o", str(out / "heldout_eval.json")],
               lambda: (out / "heldout_eval.json").is_file(), ("split-heldout", "srl", "sft-more")),
-        Stage("agent", "the SRL-trained tiny model as an agent on the bundled tasks, evaluated in Docker",
+        Stage("agent", "the SRL-trained tiny model as an agent on the bundled tasks (sampled), evaluated in Docker",
               ["eval", "run", "--tasks", tasks, "--model", f"hf:{srl}", "--run-id", "srl-tiny",
                "--runs-dir", str(evals), "--workers", str(workers), "--step-limit", "8", "--max-new-tokens", "144",
+               "--temperature", AGENT_TEMPERATURE, "--set", "model.seed=0",
                "--set", f"agent.context.context_steps={CONTEXT_STEPS}"],
               needs=("srl",)),
         Stage("report", "the report", ["report", str(out)], needs=("evaluate", "replay", "agent")),
