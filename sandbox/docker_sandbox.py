@@ -38,8 +38,10 @@ from .prune import LABEL, reap_dead_owners_once
 # (the kernel drops SIGKILL sent to a namespace's init from inside) and ignores the catchable signals, so
 # code under test cannot stop the container; swesrl stops it from outside (SIGKILL, `docker rm -f`).
 # It exits (ending the container) after Limits.lifetime seconds: a container whose owner was killed
-# with SIGKILL, so that no cleanup ran, still goes away on its own.
-_INIT = "trap '' TERM INT HUP; end=$(($(date +%s) + $1)); while [ $(date +%s) -lt $end ]; do sleep $((end - $(date +%s))) & wait $!; done"
+# with SIGKILL, so that no cleanup ran, still goes away on its own. `clock` retries a `date` that fails
+# (a fork bomb holds every pid when `kill -9 -1` ends PID 1's child): an empty time once ended PID 1.
+_INIT = ("trap '' TERM INT HUP; clock() { now=; until [ \"$now\" -ge 0 ] 2>/dev/null; do now=$(date +%s); done; }; "
+         "clock; end=$((now + $1)); while [ $now -lt $end ]; do sleep $((end - now)) & wait $!; clock; done")
 _IN_WORKDIR = 'exec 2>&1\ncd -- "$1" 2>/dev/null || echo "[sandbox: the working directory $1 does not exist; running in /]"\nshift\n'
 _TIMEOUT_NOTICE = re.compile(r"timeout: sending signal [^\n]*\n?")
 # Wraps exec'd commands: after the command, kill every process but PID 1 and this shell.
