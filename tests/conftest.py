@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def _cuda_ok() -> bool:
         return torch.cuda.is_available()
     except Exception:
         return False
+
+
+def pytest_configure(config):
+    """`nohup` and `cmd &` in a script start the suite with SIGHUP and SIGINT ignored, which every process a
+    test starts inherits: the tests that signal a run would then see it ignore them. Defaults, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def pytest_collection_modifyitems(config, items):
