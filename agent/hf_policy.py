@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from swesrl.trajectories.context import Message
 
-from .policies import GREEDY, PolicyError, Reply, Sampling, Usage, call_seed
+from .policies import GREEDY, CallSeeds, PolicyError, Reply, Sampling, Usage, run_view
 
 if TYPE_CHECKING:
     from transformers import BatchEncoding
@@ -34,14 +33,10 @@ class HFPolicy:
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()  # type: ignore[arg-type]
         self.context_window = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generate at a time: eval workers share the loaded model
-        self._instance: str | None = None
-        self._calls = 0
+        self.seeds = CallSeeds(sampling.seed)
 
     def for_instance(self, instance_id: str | None) -> HFPolicy:
-        """A view sharing the loaded model, counting its own calls (each sampled call has its own seed)."""
-        run = copy.copy(self)
-        run._instance, run._calls = instance_id, 0
-        return run
+        return run_view(self, instance_id)
 
     def act(self, messages: Sequence[Message]) -> Reply:
         enc = cast("BatchEncoding", self.tokenizer.apply_chat_template(  # return_dict=True: a BatchEncoding
@@ -61,8 +56,7 @@ class HFPolicy:
                   if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id}
         if sample:
             kwargs.update(temperature=self.sampling.temperature, top_p=self.sampling.top_p)
-        seed = call_seed(self.sampling.seed, self._instance, self._calls)
-        self._calls += 1
+        seed = self.seeds.next()
         with self._lock, self._torch.inference_mode():
             if seed is not None:
                 self._torch.manual_seed(seed)

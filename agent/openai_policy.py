@@ -10,7 +10,6 @@ the trajectory see one format.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from swesrl.trajectories.actions import ActionError, from_openai, render_xml
 from swesrl.trajectories.answer import render_answer
 from swesrl.trajectories.context import Message
 
-from .policies import GREEDY, PolicyError, Reply, Sampling, Usage, call_seed
+from .policies import GREEDY, CallSeeds, PolicyError, Reply, Sampling, Usage, run_view
 from .prices import cost_of
 
 TOOLS = [
@@ -81,14 +80,10 @@ class OpenAIPolicy:
             base_url=self.base_url, api_key=os.environ.get(api_key_env) or "none", max_retries=max_retries,
             timeout=openai.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         )
-        self._instance: str | None = None
-        self._calls = 0
+        self.seeds = CallSeeds(sampling.seed)
 
     def for_instance(self, instance_id: str | None) -> OpenAIPolicy:
-        """A view sharing the client, counting its own calls (each sampled call has its own seed)."""
-        run = copy.copy(self)
-        run._instance, run._calls = instance_id, 0
-        return run
+        return run_view(self, instance_id)
 
     def check(self, timeout: float = 5.0) -> None:
         """Fail fast, before any image is built or retry waited out: the server must answer, and accept
@@ -107,9 +102,8 @@ class OpenAIPolicy:
     def _body(self, messages: Sequence[Message]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model, "messages": list(messages), "temperature": self.sampling.temperature,
                                 "top_p": self.sampling.top_p, "max_tokens": self.sampling.max_new_tokens}
-        if (seed := call_seed(self.sampling.seed, self._instance, self._calls)) is not None:
+        if (seed := self.seeds.next()) is not None:
             body["seed"] = seed
-        self._calls += 1
         if self.native_tools:
             body["tools"] = TOOLS
         return body

@@ -15,10 +15,11 @@ state lives in the object ``for_instance`` returns: stateless backends return th
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from swesrl.errors import SwesrlError, require
 from swesrl.trajectories.context import Message
@@ -62,14 +63,38 @@ class Sampling:
 GREEDY = Sampling()
 
 
-def call_seed(seed: int | None, instance_id: str | None, call: int) -> int | None:
-    """The seed of one sampled model call: reproducible (seed, instance, call number) yet new at every call.
-    One seed for every call would hand an agent the same sample whenever its prompt repeats, which with a
-    short context is a loop: the same command to the step limit."""
-    if seed is None:
-        return None
-    digest = hashlib.sha256(f"{seed}/{instance_id}/{call}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+@dataclass
+class CallSeeds:
+    """The seeds of one run's sampled model calls: reproducible (seed, instance, call number) yet new at
+    every call. One seed for every call would hand an agent the same sample whenever its prompt repeats,
+    which with a short context is a loop: the same command to the step limit."""
+
+    seed: int | None
+    instance_id: str | None = None
+    calls: int = 0
+
+    def next(self) -> int | None:
+        call, self.calls = self.calls, self.calls + 1
+        if self.seed is None:
+            return None
+        digest = hashlib.sha256(f"{self.seed}/{self.instance_id}/{call}".encode()).digest()
+        return int.from_bytes(digest[:4], "little")
+
+
+class _SeededBackend(Protocol):
+    sampling: Sampling
+    seeds: CallSeeds
+
+
+SeededBackend = TypeVar("SeededBackend", bound=_SeededBackend)
+
+
+def run_view(backend: SeededBackend, instance_id: str | None) -> SeededBackend:
+    """What a shared backend's ``for_instance`` returns: a shallow copy (same model, client and lock) with
+    its own call seeds."""
+    run = copy.copy(backend)
+    run.seeds = CallSeeds(backend.sampling.seed, instance_id)
+    return run
 
 
 @runtime_checkable

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Sequence
 
 from swesrl.trajectories.context import Message
 
-from .policies import GREEDY, PolicyError, Reply, Sampling, Usage, call_seed
+from .policies import GREEDY, CallSeeds, PolicyError, Reply, Sampling, Usage, run_view
 
 
 class VLLMPolicy:
@@ -24,20 +23,15 @@ class VLLMPolicy:
         self.llm = LLM(model=model, seed=sampling.seed or 0)
         self.sampling, self._params = sampling, SamplingParams
         self._lock = threading.Lock()
-        self._instance: str | None = None
-        self._calls = 0
+        self.seeds = CallSeeds(sampling.seed)
 
     def for_instance(self, instance_id: str | None) -> VLLMPolicy:
-        """A view sharing the engine, counting its own calls (each sampled call has its own seed)."""
-        run = copy.copy(self)
-        run._instance, run._calls = instance_id, 0
-        return run
+        return run_view(self, instance_id)
 
     def act(self, messages: Sequence[Message]) -> Reply:
         s = self.sampling
         params = self._params(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_new_tokens,
-                              seed=call_seed(s.seed, self._instance, self._calls))
-        self._calls += 1
+                              seed=self.seeds.next())
         with self._lock:
             out = self.llm.chat([dict(m) for m in messages], params, use_tqdm=False)[0]
         completion = out.outputs[0]
