@@ -23,7 +23,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage, both on one thread (BENCHMARKS.md "Training")
@@ -104,22 +103,14 @@ def _last_line(log: Path) -> str:
     return escape(lines[-1].strip()) if lines else ""
 
 
-def heldout_table(result: dict) -> Table:
-    """The held-out table of `swesrl train evaluate` (every model, then the trivial answers on the same rows)."""
-    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
-
-    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}, tasks never trained on): mean SRL reward")
-    for row in table_rows(result):
-        table.add_row(*map(escape, table_cells(row)))
-    return table
-
-
 def run_quickstart(out: Path, workers: int = 2, console: Console | None = None, parallel: int = 2) -> Path:
     """Run every stage (``run_stages``), then show the held-out table. Returns the report path."""
     console = console or Console()
     started = time.monotonic()
     run_stages(stages(out, examples_dir(), workers), out, console, parallel)
     if (out / "heldout_eval.json").is_file():
+        from swesrl.training.evaluation import heldout_table
+
         console.print(heldout_table(json.loads((out / "heldout_eval.json").read_text())))
     report = out / "report" / "report.html"
     console.rule(f"[bold green]quickstart finished in {time.monotonic() - started:.0f} s")

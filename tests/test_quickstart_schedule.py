@@ -78,7 +78,7 @@ def test_the_run_ends_with_the_held_out_table(tmp_path, monkeypatch):
     result = {"rows": len(rows), "models": {}, "baselines": baselines(rows, rows)}
     (tmp_path / "heldout_eval.json").write_text(json.dumps(result))
     code, text = _run(tmp_path, monkeypatch, [Stage("split", "split", split)])
-    assert code == 0 and f"held-out steps ({len(rows)}, tasks never trained on)" in text
+    assert code == 0 and f"held-out steps ({len(rows)}): mean SRL reward" in text
     assert all(name in text for name in ("submit", "empty bash", "previous expert action", "best constant"))
     assert "split in" in text and "runs read 10" in text  # each stage's last log line is shown
 

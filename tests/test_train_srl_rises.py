@@ -34,7 +34,8 @@ MIN_DISTINCT = 12  # (19)
 def test_srl_beats_sft_with_the_same_compute_and_every_trivial_answer_on_held_out_tasks(tmp_path):
     from rich.console import Console
 
-    from swesrl.quickstart import examples_dir, heldout_table, run_stages, stages
+    from swesrl.quickstart import examples_dir, run_stages, stages
+    from swesrl.training.evaluation import heldout_table
 
     training = [s for s in stages(tmp_path, examples_dir(), workers=1) if s.args[0] in ("traj", "model", "train")]
     text = io.StringIO()  # Docker evaluation and the report are not what this test measures

@@ -16,6 +16,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from rich.markup import escape
+from rich.table import Table
+
 from swesrl.trajectories.actions import Bash, Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer, render_answer
 
@@ -192,3 +195,12 @@ def table_cells(row: dict) -> list[str]:
     kinds = ", ".join(f"{k} {v:.0%}" for k, v in list(row["action_kinds"].items())[:3])
     return [row["policy"], row["decoding"], f"{row['reward_mean']:.3f}", f"{row['exact_match']:.3f}",
             f"{row['format_error_rate']:.3f}", f"{row['answer_chars_mean']:.0f}", str(row["distinct_answers"]), kinds]
+
+
+def heldout_table(result: dict) -> Table:
+    """Every model, then the trivial answers on the same rows: what `swesrl train evaluate` and the
+    quickstart print."""
+    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}): mean SRL reward")
+    for row in table_rows(result):
+        table.add_row(*map(escape, table_cells(row)))
+    return table

@@ -10,6 +10,7 @@ import typer
 from swesrl.errors import require
 
 from . import SUMMARY
+from .output import out
 
 app = typer.Typer(help=SUMMARY["train"], no_args_is_help=True)
 
@@ -147,8 +148,8 @@ def evaluate(
     import json
 
     from swesrl.training.data import DataError
-    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
     from swesrl.training.evaluation import evaluate as run_evaluation
+    from swesrl.training.evaluation import heldout_table
 
     models = dict(m.split("=", 1) if "=" in m else [Path(m).name, m] for m in model)
     try:
@@ -157,10 +158,7 @@ def evaluate(
         raise typer.BadParameter(str(e)) from None
     typer.echo(f"{result['rows']} held-out steps from {data}; expert action kinds: "
                + ", ".join(f"{k} {v:.0%}" for k, v in result["expert_action_kinds"].items()))
-    widths = (24, 8, 7, 7, 7, 6, 8, 0)
-    typer.echo("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
-    for row in table_rows(result):
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(table_cells(row), widths, strict=True)))
+    out().print(heldout_table(result))
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=1), encoding="utf-8")
