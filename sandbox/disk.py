@@ -68,10 +68,12 @@ class _DiskWatch:
                 self.thread.start()
 
     def delay(self, size: int, rate: float, bound: int) -> float:
-        """Seconds until the next read: a quarter of the time the headroom lasts at the faster of
-        `fast_write` and the rate seen, within [min_delay, interval]."""
+        """Seconds until the next read: half the time the headroom lasts at the faster of `fast_write`
+        and the rate seen, within [min_delay, interval]. A writer halves its headroom between reads
+        until reads are `min_delay` apart: it passes its bound by what it writes in about that time
+        (and the read and the kill). An idle container with the default 4 GB bound is read once a second."""
         lasts = max(bound - size, 0) / max(rate, self.fast_write)
-        return min(max(lasts / 4, self.min_delay), self.interval)
+        return min(max(lasts / 2, self.min_delay), self.interval)
 
     def loop(self) -> None:
         api = docker.from_env(timeout=60).api
