@@ -2,8 +2,9 @@
 
 Each turn: prompt (the shared ``build_messages``, so inference sees the training format) -> the
 policy's answer -> the shared ``parse_answer`` -> the action run in the sandbox -> the observation.
-The unusual endings (submit, a limit, too many malformed answers) are exceptions, so the loop reads
-straight. The run is saved as a swesrl Trajectory after every step: a crash loses nothing.
+The unusual endings (submit, a limit, too many malformed answers, a run going round in circles:
+agent/repeats.py) are exceptions, so the loop reads straight. The run is saved as a swesrl Trajectory
+after every step: a crash loses nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from swesrl.trajectories.schema import Step, Trajectory
 from swesrl.util import truncate_middle
 
 from .policies import Policy, PolicyError, Reply, Usage
+from .repeats import Key, note, repeats
 from .tools import Editor, execute
 
 
@@ -34,9 +36,16 @@ class AgentConfig:
     cost_limit: float | None = field(default=None, metadata={"help": "most dollars in one run (priced models only)"})
     wall_time_limit: float | None = field(default=3600.0, metadata={"help": "seconds one run may take"})
     max_format_errors: int = field(default=3, metadata={"help": "consecutive malformed answers that end the run"})
+    max_repeats: int | None = field(default=5, metadata={
+        "help": "times in a row one action (or two in turn) may run with the same output before the run ends as "
+                "`stuck`; the model is told at the two repeats before (null: never)"})
     command_timeout: float = field(default=120.0, metadata={"help": "seconds one command may run"})
     workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
     context: ContextConfig = field(default_factory=ContextConfig, metadata={"help": "prompt building (shared with training)"})
+
+    def __post_init__(self) -> None:
+        if self.max_repeats is not None and self.max_repeats < 2:
+            raise ValueError(f"max_repeats must be at least 2 (or null: never), got {self.max_repeats}")
 
 
 # Watching a run: called after each recorded step with the run so far (live views, progress lines).
@@ -177,6 +186,7 @@ class Agent:
         self.editor = Editor(config.workdir)
         self.usage = Usage()
         self.format_errors = 0
+        self.executed: list[Key] = []  # what each step ran and saw, for telling a run that goes round in circles
         self.started = time.monotonic()
 
     def run(self) -> AgentResult:
@@ -194,6 +204,7 @@ class Agent:
             thought, action = parse_answer(reply.text)
         except FormatError as e:
             self.format_errors += 1
+            self.executed.append(None)
             feedback = format_feedback(e)
             self.record(Step("", None, feedback, action_error=str(e)), Turn(reply.text, feedback), reply)
             if self.format_errors >= self.config.max_format_errors:
@@ -206,11 +217,21 @@ class Agent:
         refusal = self.confirm(thought, action) if self.confirm else None
         if refusal is not None:
             observation = f"The user did not run this action: {refusal}"
+            self.executed.append(None)
             self.record(Step(thought, action, observation), Turn(render_xml(action), observation), reply)
             return
         raw = execute(action, self.sandbox, self.editor, self.command_timeout())
         observation = truncate_middle(raw, self.config.context.max_observation_chars)
-        self.record(Step(thought, action, observation), Turn(render_xml(action), observation), reply)
+        shown = render_xml(action)
+        self.executed.append((shown, raw))
+        times, period = repeats(self.executed)
+        limit = self.config.max_repeats
+        if limit is not None and max(2, limit - 2) <= times < limit:
+            observation += note(times, period, limit - times)
+        self.record(Step(thought, action, observation), Turn(shown, observation), reply)
+        if limit is not None and times >= limit:
+            what = "the same action" if period == 1 else "the same two actions in turn"
+            raise LimitExceeded("stuck", f"ran {what} {times} times in a row with the same output")
 
     def check_limits(self) -> None:
         c, u, steps = self.config, self.usage, len(self.trajectory.steps)

@@ -200,3 +200,46 @@ def test_saved_runs_are_read_by_the_readers_and_the_traj_cli(repo, tmp_path):
     assert split.exit_code == 0, split.output
     examples = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
     assert [e["target"] for e in examples][0] == render_xml(StrReplace(calc, "a - b", "a + b"))
+
+
+def test_a_run_repeating_one_command_is_told_then_stopped_as_stuck(repo, tmp_path):
+    calc = f"{repo.root}/calc.py"
+    policy = Recording(ScriptedPolicy([ans(StrReplace(calc, "a - b", "a + b"))] + [ans(Bash(f"cat {calc}"))] * 20))
+    out = tmp_path / "stuck.jsonl"
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out)  # default: 5 repeats
+
+    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 6  # the edit, then 5 times the same
+    assert result.trajectory.metadata["exit_message"] == "ran the same action 5 times in a row with the same output"
+    assert "+    return a + b" in result.patch  # the patch is taken as after any other limit
+    told = ["[Note: you have run this action" in s.observation for s in result.trajectory.steps]
+    assert told == [False, False, False, True, True, False]  # the 3rd and 4th repeats, then the stop
+    assert "3 times in a row" in result.trajectory.steps[3].observation
+    assert "ends if you repeat it 1 more time." in result.trajectory.steps[4].observation
+    assert "[Note: you have run this action 4 times" in policy.prompts[5][-1]["content"]  # what the model was shown
+    saved = Trajectory.from_dict(json.loads(out.read_text()))
+    assert saved.metadata["exit_status"] == "stuck" and saved.steps[3].observation == result.trajectory.steps[3].observation
+
+
+def test_two_commands_in_turn_are_caught_but_changing_output_and_unrun_actions_are_not(repo):
+    alternating = ScriptedPolicy([ans(Bash("ls")), ans(Bash("cat calc.py"))] * 10)
+    result = run_agent(alternating, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
+    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 6
+    assert "these two actions in turn 2 times" in result.trajectory.steps[3].observation
+
+    counter = ScriptedPolicy([ans(Bash("echo x >> count && wc -l < count"))] * 8)
+    changing = run_agent(counter, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir))
+    assert changing.exit_status == "step_limit" and changing.trajectory.steps[-1].observation.strip() == "8"
+
+    # a malformed answer or a refused action between two runs of a command does not make them a repeat
+    broken = ScriptedPolicy([ans(Bash("true")), "bad"] * 4)
+    assert run_agent(broken, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir)).exit_status == "step_limit"
+    refused = run_agent(ScriptedPolicy([ans(Bash("true"))] * 8), repo, ISSUE, confirm=lambda thought, action: "no",
+                        config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir))
+    assert refused.exit_status == "step_limit"
+
+
+def test_max_repeats_none_lets_a_run_repeat_to_its_step_limit(repo):
+    result = run_agent(ScriptedPolicy([ans(Bash("true"))] * 12), repo, ISSUE,
+                       config=AgentConfig(step_limit=12, max_repeats=None, workdir=repo.workdir))
+    assert result.exit_status == "step_limit" and len(result.trajectory.steps) == 12
+    assert not any("[Note" in s.observation for s in result.trajectory.steps)
