@@ -25,7 +25,7 @@ from swesrl.trajectories.schema import Step, Trajectory
 from swesrl.util import truncate_middle
 
 from .policies import Policy, PolicyError, Reply, Usage
-from .repeats import Key, note, repeats
+from .repeats import Key, key, note, repeats
 from .tools import Editor, execute
 
 
@@ -37,7 +37,7 @@ class AgentConfig:
     wall_time_limit: float | None = field(default=3600.0, metadata={"help": "seconds one run may take"})
     max_format_errors: int = field(default=3, metadata={"help": "consecutive malformed answers that end the run"})
     max_repeats: int | None = field(default=5, metadata={
-        "help": "times in a row one action (or two in turn) may run with the same output before the run ends as "
+        "help": "times in a row one action (or a few in turn) may run with the same output before the run ends as "
                 "`stuck`; the model is told at the two repeats before (null: never)"})
     command_timeout: float = field(default=120.0, metadata={"help": "seconds one command may run"})
     workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
@@ -223,14 +223,14 @@ class Agent:
         raw = execute(action, self.sandbox, self.editor, self.command_timeout())
         observation = truncate_middle(raw, self.config.context.max_observation_chars)
         shown = render_xml(action)
-        self.executed.append((shown, raw))
+        self.executed.append(key(shown, raw))
         times, period = repeats(self.executed)
         limit = self.config.max_repeats
         if limit is not None and max(2, limit - 2) <= times < limit:
             observation += note(times, period, limit - times)
         self.record(Step(thought, action, observation), Turn(shown, observation), reply)
         if limit is not None and times >= limit:
-            what = "the same action" if period == 1 else "the same two actions in turn"
+            what = "the same action" if period == 1 else f"the same {period} actions in turn"
             raise LimitExceeded("stuck", f"ran {what} {times} times in a row with the same output")
 
     def check_limits(self) -> None:

@@ -1,33 +1,43 @@
-"""Noticing a run that goes round in circles: one action with the same output again and again, or two
-in turn (A, B, A, B). A model whose next answer depends on what it last saw is at a fixed point there
-and would spend the rest of its step budget on it; the loop tells it, then ends the run (agent/loop.py).
+"""Noticing a run that goes round in circles: one action with the same output again and again, or a few
+in turn (A, B, A, B, or A, A, B, A, A, B). A model whose next answer depends on what it last saw is at
+a fixed point there and would spend the rest of its step budget on it; the loop tells it, then ends the
+run (agent/loop.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-# One step as the detector sees it: (the action as the model wrote it, its full output); None for a
-# step whose action did not run (a malformed answer, a refused action): it repeats nothing.
+# One step as the detector sees it: (the action as the model wrote it, its full output, elapsed times
+# masked); None for a step whose action did not run (a malformed answer, a refused action): it repeats nothing.
 Key = tuple[str, str] | None
+# "in 0.25s", "0.003 seconds": test runners print how long they took, so a rerun's output is never
+# byte-identical (a greedy run went round 5 commands, pytest among them, for 15 steps unseen).
+ELAPSED = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|secs|seconds)\b")
+
+
+def key(action: str, output: str) -> Key:
+    """What must be the same for a step to repeat another: the action and its output but for elapsed times."""
+    return action, ELAPSED.sub("<time>", output)
 
 
 def repeats(history: Sequence[Key]) -> tuple[int, int]:
-    """(times, period): the last steps are one step (period 1) or two different steps in turn (period 2)
-    done ``times`` times in a row, each with the same output every time; (0, 1) after a step that did not run."""
-    n = len(history)
-    if n == 0 or history[-1] is None:
-        return 0, 1
-    period = 2 if n >= 2 and history[-2] is not None and history[-2] != history[-1] else 1
-    run = period
-    while run < n and history[n - 1 - run] is not None and history[n - 1 - run] == history[n - 1 - run + period]:
-        run += 1
-    return run // period, period
+    """(times, period): the last steps are the same ``period`` steps done ``times`` times in a row, each
+    with the same output every time (the period that gives the most times; (1, 1) when nothing repeats)."""
+    n, best = len(history), (1, 1)
+    for period in range(1, n // 2 + 1):
+        run = period
+        while run < n and history[-1 - run] is not None and history[-1 - run] == history[-1 - run + period]:
+            run += 1
+        if run // period > best[0]:
+            best = (run // period, period)
+    return best
 
 
 def note(times: int, period: int, left: int) -> str:
     """What the model is told under an output it has seen ``times`` times in a row; ``left``: repeats before the run ends."""
-    what = "this action" if period == 1 else "these two actions in turn"
+    what = "this action" if period == 1 else f"these {period} actions in turn"
     return (f"\n\n[Note: you have run {what} {times} times in a row and got the same output each time. Doing it "
             f"again will not tell you anything new: try something different. The run ends if you repeat it "
             f"{left} more time{'s' if left != 1 else ''}.]")

@@ -220,17 +220,31 @@ def test_a_run_repeating_one_command_is_told_then_stopped_as_stuck(repo, tmp_pat
     assert saved.metadata["exit_status"] == "stuck" and saved.steps[3].observation == result.trajectory.steps[3].observation
 
 
-def test_two_commands_in_turn_are_caught_but_changing_output_and_unrun_actions_are_not(repo):
+def test_a_few_commands_in_turn_are_caught(repo):
     alternating = ScriptedPolicy([ans(Bash("ls")), ans(Bash("cat calc.py"))] * 10)
     result = run_agent(alternating, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
     assert result.exit_status == "stuck" and len(result.trajectory.steps) == 6
-    assert "these two actions in turn 2 times" in result.trajectory.steps[3].observation
+    assert "these 2 actions in turn 2 times" in result.trajectory.steps[3].observation
+    assert result.trajectory.metadata["exit_message"] == "ran the same 2 actions in turn 3 times in a row with the same output"
+    longer = ScriptedPolicy([ans(Bash("ls")), ans(Bash("ls")), ans(Bash("cat calc.py"))] * 5)
+    result = run_agent(longer, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
+    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 9
+    assert "these 3 actions in turn 2 times" in result.trajectory.steps[5].observation
+
+
+def test_a_command_whose_output_changes_is_no_repeat_but_a_changed_elapsed_time_is(repo):
+    # test runners print their elapsed time: a rerun that differs only there is a repeat
+    timed = ScriptedPolicy([ans(Bash("python -c \"import time; print(f'1 passed in {time.time() % 1:.6f}s')\""))] * 5)
+    result = run_agent(timed, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
+    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 3
+    assert result.trajectory.steps[0].observation != result.trajectory.steps[1].observation
 
     counter = ScriptedPolicy([ans(Bash("echo x >> count && wc -l < count"))] * 8)
     changing = run_agent(counter, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir))
     assert changing.exit_status == "step_limit" and changing.trajectory.steps[-1].observation.strip() == "8"
 
-    # a malformed answer or a refused action between two runs of a command does not make them a repeat
+
+def test_a_malformed_answer_or_a_refused_action_between_two_runs_of_a_command_repeats_nothing(repo):
     broken = ScriptedPolicy([ans(Bash("true")), "bad"] * 4)
     assert run_agent(broken, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir)).exit_status == "step_limit"
     refused = run_agent(ScriptedPolicy([ans(Bash("true"))] * 8), repo, ISSUE, confirm=lambda thought, action: "no",
