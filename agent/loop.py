@@ -25,7 +25,7 @@ from swesrl.trajectories.schema import Step, Trajectory
 from swesrl.util import truncate_middle
 
 from .policies import Policy, PolicyError, Reply, Usage
-from .repeats import Key, key, note, repeats
+from .repeats import Key, key, note, repeating
 from .tools import Editor, execute
 
 
@@ -36,16 +36,16 @@ class AgentConfig:
     cost_limit: float | None = field(default=None, metadata={"help": "most dollars in one run (priced models only)"})
     wall_time_limit: float | None = field(default=3600.0, metadata={"help": "seconds one run may take"})
     max_format_errors: int = field(default=3, metadata={"help": "consecutive malformed answers that end the run"})
-    max_repeats: int | None = field(default=5, metadata={
-        "help": "times in a row one action (or a few in turn) may run with the same output before the run ends as "
-                "`stuck`; the model is told at the two repeats before (null: never)"})
+    max_repeats: int | None = field(default=3, metadata={
+        "help": "steps that repeat what the run just did (one action with the same output a 3rd time in a row, or a "
+                "few in turn a 2nd time) that end the run as `stuck`; the model is told at each one before (null: never)"})
     command_timeout: float = field(default=120.0, metadata={"help": "seconds one command may run"})
     workdir: str = field(default="/testbed", metadata={"help": "the repository inside the sandbox"})
     context: ContextConfig = field(default_factory=ContextConfig, metadata={"help": "prompt building (shared with training)"})
 
     def __post_init__(self) -> None:
-        if self.max_repeats is not None and self.max_repeats < 2:
-            raise ValueError(f"max_repeats must be at least 2 (or null: never), got {self.max_repeats}")
+        if self.max_repeats is not None and self.max_repeats < 1:
+            raise ValueError(f"max_repeats must be at least 1 (or null: never), got {self.max_repeats}")
 
 
 # Watching a run: called after each recorded step with the run so far (live views, progress lines).
@@ -187,6 +187,7 @@ class Agent:
         self.usage = Usage()
         self.format_errors = 0
         self.executed: list[Key] = []  # what each step ran and saw, for telling a run that goes round in circles
+        self.repeats = 0  # steps that repeated what the run had just done (agent/repeats.py)
         self.started = time.monotonic()
 
     def run(self) -> AgentResult:
@@ -204,7 +205,7 @@ class Agent:
             thought, action = parse_answer(reply.text)
         except FormatError as e:
             self.format_errors += 1
-            self.executed.append(None)
+            self.executed.append(None)  # nothing ran: no repeat
             feedback = format_feedback(e)
             self.record(Step("", None, feedback, action_error=str(e)), Turn(reply.text, feedback), reply)
             if self.format_errors >= self.config.max_format_errors:
@@ -223,15 +224,25 @@ class Agent:
         raw = execute(action, self.sandbox, self.editor, self.command_timeout())
         observation = truncate_middle(raw, self.config.context.max_observation_chars)
         shown = render_xml(action)
-        self.executed.append(key(shown, raw))
-        times, period = repeats(self.executed)
-        limit = self.config.max_repeats
-        if limit is not None and max(2, limit - 2) <= times < limit:
-            observation += note(times, period, limit - times)
-        self.record(Step(thought, action, observation), Turn(shown, observation), reply)
-        if limit is not None and times >= limit:
-            what = "the same action" if period == 1 else f"the same {period} actions in turn"
-            raise LimitExceeded("stuck", f"ran {what} {times} times in a row with the same output")
+        told, stuck = self.check_repeats(key(shown, raw))
+        self.record(Step(thought, action, observation + told), Turn(shown, observation + told), reply)
+        if stuck:
+            raise LimitExceeded("stuck", stuck)
+
+    def check_repeats(self, step: Key) -> tuple[str, str | None]:
+        """(a note for the model, why the run ends) after ``step`` ran: a step that repeats what the run just
+        did (agent/repeats.py) is told so, and the ``max_repeats``-th one ends the run instead."""
+        self.executed.append(step)
+        cycle, limit = repeating(self.executed), self.config.max_repeats
+        if cycle is None or limit is None:
+            return "", None
+        self.repeats += 1
+        times, period = cycle
+        if self.repeats < limit:
+            return note(times, period, limit - self.repeats), None
+        what = "the same action" if period == 1 else f"the same {period} actions in turn"
+        return "", (f"{self.repeats} steps repeated what the run had just done; the last ran {what} {times} times "
+                    f"in a row with the same output")
 
     def check_limits(self) -> None:
         c, u, steps = self.config, self.usage, len(self.trajectory.steps)

@@ -206,49 +206,58 @@ def test_a_run_repeating_one_command_is_told_then_stopped_as_stuck(repo, tmp_pat
     calc = f"{repo.root}/calc.py"
     policy = Recording(ScriptedPolicy([ans(StrReplace(calc, "a - b", "a + b"))] + [ans(Bash(f"cat {calc}"))] * 20))
     out = tmp_path / "stuck.jsonl"
-    result = run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out)  # default: 5 repeats
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir), out=out)  # default: 3 repeats
 
     assert result.exit_status == "stuck" and len(result.trajectory.steps) == 6  # the edit, then 5 times the same
-    assert result.trajectory.metadata["exit_message"] == "ran the same action 5 times in a row with the same output"
+    assert result.trajectory.metadata["exit_message"] == ("3 steps repeated what the run had just done; the last ran "
+                                                          "the same action 5 times in a row with the same output")
     assert "+    return a + b" in result.patch  # the patch is taken as after any other limit
     told = ["[Note: you have run this action" in s.observation for s in result.trajectory.steps]
-    assert told == [False, False, False, True, True, False]  # the 3rd and 4th repeats, then the stop
+    assert told == [False, False, False, True, True, False]  # the 3rd and 4th time, then the stop
     assert "3 times in a row" in result.trajectory.steps[3].observation
-    assert "ends if you repeat it 1 more time." in result.trajectory.steps[4].observation
+    assert "ends after 1 more step that repeats" in result.trajectory.steps[4].observation
     assert "[Note: you have run this action 4 times" in policy.prompts[5][-1]["content"]  # what the model was shown
     saved = Trajectory.from_dict(json.loads(out.read_text()))
     assert saved.metadata["exit_status"] == "stuck" and saved.steps[3].observation == result.trajectory.steps[3].observation
 
 
 def test_a_few_commands_in_turn_are_caught(repo):
-    alternating = ScriptedPolicy([ans(Bash("ls")), ans(Bash("cat calc.py"))] * 10)
-    result = run_agent(alternating, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
-    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 6
-    assert "these 2 actions in turn 2 times" in result.trajectory.steps[3].observation
-    assert result.trajectory.metadata["exit_message"] == "ran the same 2 actions in turn 3 times in a row with the same output"
-    longer = ScriptedPolicy([ans(Bash("ls")), ans(Bash("ls")), ans(Bash("cat calc.py"))] * 5)
-    result = run_agent(longer, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
-    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 9
-    assert "these 3 actions in turn 2 times" in result.trajectory.steps[5].observation
+    alternating = run_agent(ScriptedPolicy([ans(Bash("ls")), ans(Bash("cat calc.py"))] * 10), repo, ISSUE,
+                            config=AgentConfig(workdir=repo.workdir))
+    assert alternating.exit_status == "stuck" and len(alternating.trajectory.steps) == 6  # A B A B: told; A, B: told, stopped
+    assert "these 2 actions in turn 2 times" in alternating.trajectory.steps[3].observation
+    longer = run_agent(ScriptedPolicy([ans(Bash("ls")), ans(Bash("ls")), ans(Bash("cat calc.py"))] * 5), repo, ISSUE,
+                       config=AgentConfig(workdir=repo.workdir))
+    assert longer.exit_status == "stuck" and len(longer.trajectory.steps) == 8
+    assert "these 3 actions in turn 2 times" in longer.trajectory.steps[5].observation
+
+
+def test_a_run_that_steps_aside_after_each_note_and_comes_back_is_still_stopped(repo):
+    # a small model told it repeats itself does something else once, then goes back: the count goes on
+    count = ans(Bash("echo x >> count && wc -l < count"))  # a new output every time
+    policy = ScriptedPolicy(([ans(Bash("ls"))] * 3 + [count]) * 5)
+    result = run_agent(policy, repo, ISSUE, config=AgentConfig(workdir=repo.workdir))
+    assert result.exit_status == "stuck" and len(result.trajectory.steps) == 11
+    assert [i for i, s in enumerate(result.trajectory.steps) if "[Note" in s.observation] == [2, 6]
 
 
 def test_a_command_whose_output_changes_is_no_repeat_but_a_changed_elapsed_time_is(repo):
     # test runners print their elapsed time: a rerun that differs only there is a repeat
     timed = ScriptedPolicy([ans(Bash("python -c \"import time; print(f'1 passed in {time.time() % 1:.6f}s')\""))] * 5)
-    result = run_agent(timed, repo, ISSUE, config=AgentConfig(max_repeats=3, workdir=repo.workdir))
+    result = run_agent(timed, repo, ISSUE, config=AgentConfig(max_repeats=1, workdir=repo.workdir))
     assert result.exit_status == "stuck" and len(result.trajectory.steps) == 3
     assert result.trajectory.steps[0].observation != result.trajectory.steps[1].observation
 
     counter = ScriptedPolicy([ans(Bash("echo x >> count && wc -l < count"))] * 8)
-    changing = run_agent(counter, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir))
+    changing = run_agent(counter, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=1, workdir=repo.workdir))
     assert changing.exit_status == "step_limit" and changing.trajectory.steps[-1].observation.strip() == "8"
 
 
 def test_a_malformed_answer_or_a_refused_action_between_two_runs_of_a_command_repeats_nothing(repo):
     broken = ScriptedPolicy([ans(Bash("true")), "bad"] * 4)
-    assert run_agent(broken, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir)).exit_status == "step_limit"
+    assert run_agent(broken, repo, ISSUE, config=AgentConfig(step_limit=8, max_repeats=1, workdir=repo.workdir)).exit_status == "step_limit"
     refused = run_agent(ScriptedPolicy([ans(Bash("true"))] * 8), repo, ISSUE, confirm=lambda thought, action: "no",
-                        config=AgentConfig(step_limit=8, max_repeats=2, workdir=repo.workdir))
+                        config=AgentConfig(step_limit=8, max_repeats=1, workdir=repo.workdir))
     assert refused.exit_status == "step_limit"
 
 

@@ -38,7 +38,7 @@ def test_the_saved_config_loads_back_identical(tmp_path):
     (["agent=3"], "agent is a group"),
     (["step_limit"], "write key=value"),
     (["mode=chat"], "mode must be one of agent, oracle, pipeline"),
-    (["agent.max_repeats=1"], "max_repeats must be at least 2 (or null: never), got 1"),
+    (["agent.max_repeats=0"], "max_repeats must be at least 1 (or null: never), got 0"),
     # the prompt builder's budget has its own name; training's max_prompt_tokens is the data filter
     (["agent.context.max_prompt_tokens=4000"], "no setting 'agent.context.max_prompt_tokens' (renamed: it is prompt_budget_tokens now)"),
 ])

@@ -102,7 +102,7 @@ def run(
     The image holds --repo as it is on disk: a git repository's uncommitted changes and new files (not the
     ignored ones) are in it, so the patch applies to the working tree (stash them to work on HEAD alone).
     Exit status: 0 submitted, 1 the model server or the run failed, 4 a limit stopped the run (steps,
-    tokens, cost, time, malformed answers, or `stuck`: the same output agent.max_repeats times in a row).
+    tokens, cost, time, malformed answers, or `stuck`: it kept repeating itself, see agent.max_repeats).
 
     Example: swesrl agent run --repo ./myproject --issue issue.md --model openai:gpt-4o-mini
 
