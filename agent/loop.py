@@ -233,7 +233,8 @@ class Agent:
         """(a note for the model, why the run ends) after ``step`` ran: a step that repeats what the run just
         did (agent/repeats.py) is told so, and the ``max_repeats``-th one ends the run instead."""
         self.executed.append(step)
-        cycle, limit = repeating(self.executed), self.config.max_repeats
+        limit = self.config.max_repeats
+        cycle = repeating(self.executed) if limit is not None else None
         if cycle is None or limit is None:
             return "", None
         self.repeats += 1

@@ -74,7 +74,8 @@ def script(root: Path, steps: int) -> list[str]:
     f = f"{root}/mod.py"
     cycle = [
         render_answer("Let me read the module." * 5, render_xml(View(f))),
-        render_answer("Run the check." * 5, render_xml(Bash("cat big.txt"))),
+        # the clock makes each round's output new: the same four steps with the same outputs are a loop the agent stops
+        render_answer("Run the check." * 5, render_xml(Bash("cat big.txt; date +%s%N"))),
         render_answer("Fix it." * 5, render_xml(StrReplace(f, "return 1", "return 2"))),
         render_answer("Undo that." * 5, render_xml(StrReplace(f, "return 2", "return 1"))),
     ]
