@@ -103,7 +103,34 @@ def test_evaluate_cli_writes_models_and_baselines_on_the_same_rows(bundled_steps
     assert init["greedy"]["answers"] == 6 and init["sampled"]["answers"] == 12
     # 8 tokens of a random model are never a whole answer: all malformed, reward -1
     assert init["greedy"]["format_error_rate"] == 1.0 and init["greedy"]["reward_mean"] == -1.0
-    assert "best constant" in printed and "init" in printed
+    assert init["greedy"]["reward_ci"] == [-1.0, -1.0] and result["tasks"] == 1
+    [paired] = [p for p in result["paired"] if p["policy"] == "init greedy"]
+    strongest = max(result["baselines"].values(), key=lambda b: b["reward_mean"])
+    assert paired["difference"] == pytest.approx(-1.0 - strongest["reward_mean"], abs=1e-4)
+    assert "best constant" in printed and "init" in printed and "paired differences" in printed
+
+
+def test_intervals_resample_tasks_and_pair_the_policies():
+    """Two tasks a policy scores 0.2 and 0.8 on: the interval spans them, whatever the steps per task; a
+    policy 0.1 better on every task is better in every draw of the tasks, however far apart the tasks are."""
+    from swesrl.training.intervals import add_intervals, interval, task_groups
+
+    rows = [{"instance_id": "a"}] * 30 + [{"instance_id": "b"}] * 30 + [{}]
+    groups = task_groups(rows)
+    assert groups.max() == 2 and groups[-1] == 2  # a row without a task is its own
+    lo, hi = interval([0.2] * 30 + [0.8] * 31, groups)
+    assert lo == pytest.approx(0.2, abs=0.01) and hi == pytest.approx(0.8, abs=0.01)
+    weak = [0.0] * 30 + [0.6] * 30 + [0.6]
+    strong = [r + 0.1 for r in weak]
+    result = {"baselines": {"constant": {"reward_mean": 0.3, "row_rewards": weak}},
+              "models": {"a": {"greedy": {"reward_mean": 0.4, "row_rewards": strong}},
+                         "b": {"greedy": {"reward_mean": 0.3, "row_rewards": weak}}}}
+    add_intervals(result, rows)
+    paired = {(p["policy"], p["against"]): p for p in result["paired"]}
+    assert set(paired) == {("a greedy", "constant"), ("b greedy", "constant"), ("b greedy", "a greedy")}
+    assert paired[("a greedy", "constant")]["ci"] == pytest.approx((0.1, 0.1))
+    assert paired[("b greedy", "a greedy")]["difference"] == pytest.approx(-0.1)
+    assert result["models"]["a"]["greedy"]["reward_ci"][1] - result["models"]["a"]["greedy"]["reward_ci"][0] > 0.5
 
 
 def test_val_data_validates_every_checkpoint_and_names_the_best(tmp_path):

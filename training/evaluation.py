@@ -16,12 +16,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
 from swesrl.trajectories.actions import Bash, Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer, render_answer
 
+from .intervals import add_intervals
 from .rewards import MALFORMED, _group_rewards, model_action_text
 from .seqmatch import Similarity
 
@@ -45,10 +47,11 @@ def score_answers(answers: Sequence[str], rows: Sequence[dict]) -> dict:
     if not rows or len(answers) % len(rows):
         raise ValueError(f"{len(answers)} answers for {len(rows)} rows: need the same number per row")
     per_row = len(answers) // len(rows)
-    rewards, rewards_plain, exact, actions = [], [], 0, []
+    rewards, rewards_plain, row_rewards, exact, actions = [], [], [], 0, []
     for i, row in enumerate(rows):
         group = answers[i * per_row : (i + 1) * per_row]
         rewards += _group_rewards(group, row["target"], Similarity.FAST)
+        row_rewards.append(round(sum(rewards[-per_row:]) / per_row, 4))
         rewards_plain += _group_rewards(group, row["target"], Similarity.FAST, autojunk=False)
         texts = [model_action_text(a) for a in group]
         exact += sum(t == row["target"] for t in texts)
@@ -63,6 +66,7 @@ def score_answers(answers: Sequence[str], rows: Sequence[dict]) -> dict:
         "distinct_answers": len({a for a in actions if a is not None}),
         "action_kinds": _shares(Counter(map(_kind, answers)), n),
         "answers": n,
+        "row_rewards": row_rewards,  # each row's mean: what intervals.py resamples
     }
 
 
@@ -147,10 +151,11 @@ def evaluate_policy(model, tokenizer, rows: Sequence[dict], *, max_new_tokens: i
 
 
 def step_rows(path: str | Path) -> list[dict]:
-    """``messages`` + ``target`` of every usable step example in ``path``."""
+    """``messages``, ``target`` and ``instance_id`` (the unit intervals resample) of every usable step
+    example in ``path``."""
     from .data import load_steps
 
-    return [{"messages": r["messages"], "target": r["target"]} for r in load_steps(path)]
+    return [{"messages": r["messages"], "target": r["target"], "instance_id": r.get("instance_id")} for r in load_steps(path)]
 
 
 def evaluate(models: dict[str, str], data: str | Path, train_data: str | Path | None = None, *,
@@ -173,6 +178,7 @@ def evaluate(models: dict[str, str], data: str | Path, train_data: str | Path | 
         model.to("cuda" if gpu else "cpu")
         result["models"][name] = {"path": str(path), **evaluate_policy(
             model, tokenizer, rows, max_new_tokens=max_new_tokens, samples=samples, seed=seed)}
+    add_intervals(result, rows)
     return result
 
 
@@ -188,19 +194,28 @@ def table_rows(result: dict) -> list[dict]:
     return rows
 
 
-COLUMNS = ("policy", "decoding", "reward", "exact", "format", "chars", "distinct", "top action kinds")
+FEW_TASKS = 10  # a bootstrap over fewer tasks gives intervals narrower than the truth
+
+COLUMNS = ("policy", "decoding", "reward", "95% CI", "exact", "format", "chars", "distinct", "top action kinds")
 
 
 def table_cells(row: dict) -> list[str]:
     kinds = ", ".join(f"{k} {v:.0%}" for k, v in list(row["action_kinds"].items())[:3])
-    return [row["policy"], row["decoding"], f"{row['reward_mean']:.3f}", f"{row['exact_match']:.3f}",
+    ci = f"[{row['reward_ci'][0]:.2f}, {row['reward_ci'][1]:.2f}]" if "reward_ci" in row else ""
+    return [row["policy"], row["decoding"], f"{row['reward_mean']:.3f}", ci, f"{row['exact_match']:.3f}",
             f"{row['format_error_rate']:.3f}", f"{row['answer_chars_mean']:.0f}", str(row["distinct_answers"]), kinds]
 
 
-def heldout_table(result: dict) -> Table:
-    """Every model, then the trivial answers on the same rows: what `swesrl train evaluate` and the
-    quickstart print."""
-    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}): mean SRL reward")
+def heldout_table(result: dict) -> Group:
+    """Every model, then the trivial answers on the same rows, then the paired differences: what
+    `swesrl train evaluate` and the quickstart print."""
+    tasks = f" of {result['tasks']} tasks" if "tasks" in result else ""
+    rough = " (too few tasks for a reliable interval)" if result.get("tasks", 0) < FEW_TASKS else ""
+    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}{tasks}): mean SRL reward, 95% interval over tasks{rough}")
     for row in table_rows(result):
         table.add_row(*map(escape, table_cells(row)))
-    return table
+    paired = Table("policy", "less", "difference", "95% CI", title="paired differences (the same resampled tasks)")
+    for p in result.get("paired", []):
+        paired.add_row(escape(p["policy"]), escape(p["against"]), f"{p['difference']:+.3f}",
+                       escape(f"[{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]"))
+    return Group(table, paired) if paired.rows else Group(table)

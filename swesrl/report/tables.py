@@ -64,8 +64,12 @@ def heldout_section(root: Path, path: Path, result: dict[str, Any]) -> Section:
     for row in table_rows(result):
         table.add(*table_cells(row))
     kinds = ", ".join(f"{k} {v:.0%}" for k, v in result.get("expert_action_kinds", {}).items())
-    return Section(f"Held-out steps: {result['rows']} steps of runs never trained on ({path.relative_to(root)})", table,
-                   intro=[f"expert action kinds: {kinds}"])
+    paired = [f"{p['policy']} less {p['against']}: {p['difference']:+.3f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]"
+              for p in result.get("paired", [])]
+    tasks = f" of {result['tasks']} tasks" if "tasks" in result else ""
+    return Section(f"Held-out steps: {result['rows']} steps{tasks} never trained on ({path.relative_to(root)})", table,
+                   intro=[f"expert action kinds: {kinds}"],
+                   notes=["paired differences in mean reward, 95% interval over the tasks resampled:", *paired] if paired else [])
 
 
 def protocols_section(evals: list[EvalRun]) -> Section | None:
