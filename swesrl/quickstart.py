@@ -31,7 +31,8 @@ SFT_MORE_STEPS = 200  # SFT steps that take about as long as the SRL stage, both
 TRAINING_RUNS = ("train_runs.jsonl", "mutation_runs.jsonl")
 CONTEXT_STEPS = "1"  # previous action/observation pairs in a prompt (the paper: 2); the agent is given the same
 # greedy, an agent that sees one previous step repeats a command whose output does not change its next answer
-# (5 of 7 bundled runs, BENCHMARKS.md "Training"); sampled, it is still the policy SRL trained (at T=1)
+# (5 of 7 bundled runs, BENCHMARKS.md "Training"; they now end as `stuck`, "Agent"); sampled, it is still the
+# policy SRL trained (at T=1)
 AGENT_TEMPERATURE = "0.7"
 
 
