@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
+from swesrl.errors import model_load_error, require_model
 from swesrl.trajectories.context import Message
 
 from .policies import GREEDY, CallSeeds, PolicyError, Reply, Sampling, Usage, run_view
@@ -26,11 +27,15 @@ class HFPolicy:
         self._torch = torch
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(model)
-        if not self.tokenizer.chat_template:
-            raise PolicyError(f"hf:{model}: the tokenizer has no chat template; the agent speaks in chat messages")
-        # transformers wraps PreTrainedModel.to in a decorator whose stub mypy reads as taking the model
-        self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()  # type: ignore[arg-type]
+        require_model(model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model)
+            if not self.tokenizer.chat_template:
+                raise PolicyError(f"hf:{model}: the tokenizer has no chat template; the agent speaks in chat messages")
+            # transformers wraps PreTrainedModel.to in a decorator whose stub mypy reads as taking the model
+            self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device).eval()  # type: ignore[arg-type]
+        except OSError as e:
+            raise model_load_error(model, e) from None
         self.context_window = getattr(self.model.config, "max_position_embeddings", None)
         self._lock = threading.Lock()  # one generate at a time: eval workers share the loaded model
         self.seeds = CallSeeds(sampling.seed)

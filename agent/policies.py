@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
-from swesrl.errors import SwesrlError, require
+from swesrl.errors import SwesrlError, require, require_model
 from swesrl.trajectories.context import Message
 
 
@@ -140,6 +140,13 @@ def require_backend(spec: str) -> None:
     if parse_spec(spec)[0] == "hf":  # (vllm: says so itself, with the hf: alternative)
         require("torch", "the hf: backend")
         require("transformers", "the hf: backend", extra="train")
+
+
+def require_model_folder(spec: str) -> None:
+    """A model folder the spec names exists, for a process that loads the model itself (one line otherwise)."""
+    kind, target = parse_spec(spec)
+    if kind in ("hf", "vllm"):
+        require_model(target)
 
 
 def make_policy(spec: str, sampling: Sampling = GREEDY, *, api_key_env: str = "OPENAI_API_KEY",

@@ -6,6 +6,8 @@ Every stage raises these (the architecture lets every stage import this module);
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class SwesrlError(Exception):
     """A failure of the setup or the input, not of swesrl: the message says what to do."""
@@ -32,6 +34,10 @@ class SandboxClosed(SwesrlError):
     """A command reached a sandbox that was already closed."""
 
 
+class ModelNotFound(SwesrlError):
+    """A model name that is no model folder here and that the Hub did not provide."""
+
+
 class MissingExtra(SwesrlError):
     """An optional dependency is not installed; the message names the extra (or the command) to install it."""
 
@@ -56,3 +62,22 @@ def require(module: str, purpose: str, extra: str | None = None) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise MissingExtra(module, purpose, extra)
+
+
+def require_model(name: str) -> None:
+    """Fail at once, in one line, when ``name`` is a local path but no model folder (a typo in --model),
+    rather than after the Hub's retries with its traceback. A Hub name is left to the Hub."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not any((path / f).is_file() for f in ("config.json", "adapter_config.json")):
+            raise ModelNotFound(f"{name}: a folder, but no model in it (no config.json or adapter_config.json)")
+    elif path.exists():
+        raise ModelNotFound(f"{name}: a file, not a model folder")
+    elif name.startswith((".", "/", "~")) or name.count("/") > 1 or ("/" in name and Path(name.split("/")[0]).is_dir()):
+        raise ModelNotFound(f"{name}: no such model folder")
+
+
+def model_load_error(name: str, e: OSError) -> ModelNotFound:
+    """What transformers' OSError (missing files, Hub unreachable) means, in one line."""
+    where = "" if Path(name).expanduser().is_dir() else "no such folder here; as a Hub name: "
+    return ModelNotFound(f"cannot load model {name} ({where}{str(e).strip().splitlines()[0]})")

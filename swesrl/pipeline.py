@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Literal
 
 from swesrl.agent.batch import Job, load_run, predictions, run_batch, trajectory_path
 from swesrl.agent.loop import AgentResult, Confirm, OnStep, run_agent, save_trajectory
-from swesrl.agent.policies import Policy, Sampling, make_policy, parse_spec, require_backend
+from swesrl.agent.policies import (
+    Policy,
+    Sampling,
+    make_policy,
+    parse_spec,
+    require_backend,
+    require_model_folder,
+)
 from swesrl.errors import require
 from swesrl.eval.grading import EMPTY_PATCH, PATCH_FAILED, RESOLVED, UNRESOLVED
 from swesrl.eval.tasks import Task, TaskError, load_tasks
@@ -64,6 +71,8 @@ def check_run(config: RunConfig) -> None:
         raise SettingsError("pipeline.samples (--samples) above 1 needs model.temperature > 0 and no model.seed: greedy "
                             "decoding, or a seed set for every call, gives every sample the same answer")
     require_backend(config.model.spec)
+    if config.executor.kind == "local":  # (on a cluster each node loads the model from its own disk)
+        require_model_folder(config.model.spec)
     require("swebench", "grading test logs (SWE-bench's parsers)", extra="eval")
 
 

@@ -47,6 +47,26 @@ def test_an_hf_model_without_transformers_names_the_train_extra(tasks_file, monk
     assert result.exit_code == 3 and "pip install 'swesrl[train]'" in result.output
 
 
+def test_a_mistyped_model_folder_is_one_line_before_any_work(tasks_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "empty").mkdir()
+    commands = {
+        "runs/srk": [["agent", "run", "--task", "calc-1", "--tasks", str(tasks_file), "--model", "hf:runs/srk"],
+                     ["eval", "run", "--tasks", str(tasks_file), "--model", "vllm:runs/srk", "--run-id", "r"],
+                     ["train", "sft", "--recipe", "tiny-cpu-sft", "--data", str(tasks_file), "--model", "runs/srk",
+                      "-o", "runs/sft"]],
+        "empty": [["train", "evaluate", "--data", str(tasks_file), "--model", "empty"]],
+        "tasks.jsonl": [["agent", "run", "--task", "calc-1", "--tasks", str(tasks_file), "--model", f"hf:{tasks_file}"]],
+    }
+    for name, runs in commands.items():
+        for args in runs:
+            result = runner.invoke(app, args)
+            assert result.exit_code == 1, (args, result.output)
+            assert len(result.output.strip().splitlines()) == 1 and name in result.output, (args, result.output)
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == []
+
+
 def test_shared_helpers(tmp_path):
     assert safe_name("../owner/repo:1.0 x") == "_owner_repo_1.0_x"
     assert safe_name("a/b") != safe_name("a_c")

@@ -20,6 +20,7 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 
+from swesrl.errors import require_model
 from swesrl.trajectories.actions import Bash, Submit, render_xml
 from swesrl.trajectories.answer import FormatError, parse_answer, render_answer
 
@@ -165,6 +166,8 @@ def evaluate(models: dict[str, str], data: str | Path, train_data: str | Path | 
 
     from .run import load_model
 
+    for path in models.values():  # before the first model's minutes of scoring
+        require_model(path)
     rows = step_rows(data)
     train_rows = step_rows(train_data) if train_data else None
     result: dict[str, Any] = {

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from swesrl.errors import model_load_error, require_model
+
 from . import data as D
 from .metrics import MetricsCallback, truncate_metrics
 from .preflight import check_machine
@@ -68,19 +70,24 @@ def load_model(config):
         torch.set_num_threads(config.cpu_threads)
     # A local directory by its absolute path: a LoRA run records this name as its adapter's base model,
     # and a relative one would not load from any other working directory.
+    require_model(config.model)
     source = str(Path(config.model).resolve()) if Path(config.model).is_dir() else config.model
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    dtype = torch.bfloat16 if config.bf16 else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        if (Path(source) / "adapter_config.json").is_file():
+            # A LoRA run directory (e.g. SRL before RLVR): its base model with the adapter merged in, so the
+            # next stage starts from what the last one learned (and may add its own adapter on top).
+            from peft import AutoPeftModelForCausalLM
+
+            model = AutoPeftModelForCausalLM.from_pretrained(source, dtype=dtype).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+    except OSError as e:
+        raise model_load_error(config.model, e) from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if config.bf16 else torch.float32
-    if (Path(source) / "adapter_config.json").is_file():
-        # A LoRA run directory (e.g. SRL before RLVR): its base model with the adapter merged in, so the
-        # next stage starts from what the last one learned (and may add its own adapter on top).
-        from peft import AutoPeftModelForCausalLM
-
-        return AutoPeftModelForCausalLM.from_pretrained(source, dtype=dtype).merge_and_unload(), tokenizer
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     return model, tokenizer
 
 

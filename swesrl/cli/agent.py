@@ -108,7 +108,7 @@ def run(
 
     Example: swesrl agent run --task jpvanhal__inflection-1 --tasks examples/tasks/tasks.jsonl --model replay
     """
-    from swesrl.agent.policies import parse_spec, require_backend
+    from swesrl.agent.policies import parse_spec, require_backend, require_model_folder
     from swesrl.pipeline import check_model_server, patch_path, repo_image, run_on_issue
     from swesrl.run_config import load_run_config
     from swesrl.sandbox.factory import check_sandbox
@@ -124,6 +124,7 @@ def run(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--model") from None
     require_backend(cfg.model.spec)
+    require_model_folder(cfg.model.spec)
     if apply and repo is None:
         raise typer.BadParameter("--apply needs --repo (the working tree to apply the patch to)", param_hint="--apply")
     check_model_server(cfg)  # seconds, before any image is built
