@@ -10,6 +10,7 @@ its edits produce a patch that resolves its task.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -217,9 +218,10 @@ def test_gold_resolves_and_unpatched_fails_locally(instance_id, venv_python, tmp
 # ---- in Docker: the eval helper's validation, the images' base commits, the replay policy -----
 
 
-def _swesrl(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def _swesrl(*args: str, cwd: Path = REPO, columns: int | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)} if columns else None
     return subprocess.run(["swesrl", *args], cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=1800)
+                          timeout=1800, env=env)
 
 
 @pytest.mark.docker
@@ -230,9 +232,10 @@ def test_swesrl_eval_validate_accepts_every_bundled_task():
     from swesrl.eval.environment import task_to_instance_spec
     from swesrl.eval.tasks import load_tasks
 
-    proc = _swesrl("eval", "validate", "--tasks", str(TASKS))
+    proc = _swesrl("eval", "validate", "--tasks", str(TASKS), columns=50)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert f"{len(ROWS)}/{len(ROWS)} tasks valid" in proc.stdout
+    assert not [line for line in proc.stdout.splitlines() if "│" in line and "…" in line]  # ids fold, never cut
     client = docker.from_env()
     for task in load_tasks(TASKS):  # the images validate built: /testbed sits on the task's base commit
         tag = f"swesrl/instance:{task_to_instance_spec(task).key()}"

@@ -196,6 +196,8 @@ def test_cli_base_and_doctor() -> None:
     res = runner.invoke(app, ["doctor"], env={"COLUMNS": "200"})
     rows = {line.split("│")[1].strip(): line for line in res.output.splitlines() if line.count("│") >= 4}
     assert " ok " in rows["docker daemon"] and " ok " in rows["base image"] and "disk free" in rows
+    narrow = runner.invoke(app, ["doctor"], env={"COLUMNS": "50"})  # details and fixes fold, never cut
+    assert "docker" in narrow.output and "…" not in narrow.output
 
 
 def test_cli_shell_names_an_unknown_instance(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from .output import out
 
@@ -96,7 +96,7 @@ def doctor(
     docker_check, client = _docker()
     checks = [docker_check, _base_image(client), _disk(client, min_free_gb)]
     checks += [_extra(*e) for e in _EXTRAS]
-    table = Table("check", "status", "detail", "fix")
+    table = Table(*(Column(h, overflow="fold") for h in ("check", "status", "detail", "fix")))  # whole at any width
     for c in checks:
         status = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
         table.add_row(c.name, status, escape(c.detail), escape(c.fix))

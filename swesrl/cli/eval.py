@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from swesrl.errors import require
 
@@ -229,7 +229,7 @@ def validate(
 
     check_sandbox("docker")  # one line, not one failure per task, when no daemon answers
     task_list = _load_tasks(tasks, repos_dir, split, instance)
-    table = Table("instance", "gold patch", "unpatched", "valid")
+    table = Table(Column("instance", overflow="fold"), "gold patch", "unpatched", "valid")  # whole ids at any width
     why: dict[str, str] = {}
 
     def on_result(task, gold, empty) -> None:
