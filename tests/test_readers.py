@@ -236,6 +236,12 @@ def test_swesrl_writes_append_and_survive_an_interrupted_line(traj_data: Path, t
     back = list(read_trajectories(out, on_error=errors.append))
     assert [t.id for t in back] == [t.id for t in runs]
     assert len(errors) == 1 and errors[0].record == 2 and "invalid JSON" in errors[0].problem
+    assert errors[0].problem == "invalid JSON: Invalid control character at column 47"  # the line's end, its own column
+    with out.open("ab") as f:
+        f.write(b'{"format": \n')  # cut after a key: the line ends where a value was due
+    more: list[TrajectoryError] = []
+    assert len(list(read_trajectories(out, on_error=more.append))) == len(runs)
+    assert more[-1].problem == "invalid JSON: Expecting value at the end of the line"
 
 
 def test_explicit_format_skips_sniffing(traj_data: Path):

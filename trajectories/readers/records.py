@@ -19,9 +19,12 @@ _HEAD = 8192
 _BOM = b"\xef\xbb\xbf"
 
 
-def _json_error(e: ValueError) -> str:
+def _json_error(e: ValueError, one_line: bool = False) -> str:
+    """``one_line``: the text was one JSONL line (the record names the file's line; a position past its
+    end is the line's end, not a 'line 2')."""
     if isinstance(e, json.JSONDecodeError):
-        return f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        at = f"line {e.lineno} column {e.colno}" if not one_line else f"column {e.colno}" if e.lineno == 1 else "the end of the line"
+        return f"invalid JSON: {e.msg.removesuffix(' at')} at {at}"  # (json's 'Invalid control character at')
     if isinstance(e, UnicodeDecodeError):
         return f"not UTF-8 text: {e.reason} at byte {e.start}"
     return f"invalid JSON: {e}"
@@ -105,4 +108,4 @@ def _jsonl(f: IO[bytes], first_line: int, where: Where, report: OnError) -> Iter
         try:
             yield number, json.loads(line)
         except ValueError as e:
-            report(TrajectoryError(where.path, number, None, _json_error(e)))
+            report(TrajectoryError(where.path, number, None, _json_error(e, one_line=True)))
