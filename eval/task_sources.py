@@ -61,6 +61,8 @@ def task_records(source: str, split: str | None) -> Iterator[tuple[Label, Any]]:
         return
     if path.exists() and not path.is_dir():
         raise TaskError(source, None, None, "not a regular file")
+    if not path.exists() and path.suffix.lower() in _SOURCES:  # a mistyped file, not a Hub name: no Hub retries
+        raise TaskError(source, None, None, "no such file")
     yield from _dataset(source, split)
 
 

@@ -31,6 +31,20 @@ def test_unreachable_dataset_is_one_line(cmd, offline, tmp_path, monkeypatch):
     assert "no-such-org/no-such-dataset: cannot load" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.parametrize("cmd", [
+    ["eval", "run", "--model", "replay", "--run-id", "x"],
+    ["agent", "run", "--model", "replay", "--task", "a__a-1"],
+    ["eval", "validate"],
+])
+def test_a_mistyped_task_file_is_one_line_at_once(cmd, tmp_path, monkeypatch):
+    """Not sent to the Hub as a dataset name (online, half a minute of retries before the same error)."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, [*cmd, "--tasks", "data/taks.jsonl"])
+    assert res.exit_code == 1, res.output
+    assert res.output.strip().endswith("data/taks.jsonl: no such file") and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
 TASKS = Path(__file__).parents[1] / "examples" / "tasks" / "tasks.jsonl"
 
 
