@@ -1,6 +1,7 @@
 """Where tasks come from on the command line: --split for a `datasets` name (an error, not ignored,
 with a single task file), --instance filters, and one line (no traceback) when the dataset cannot be
-reached."""
+reached. `sandbox build` and `pull` take a `datasets` name as `eval` does (README: pull SWE-bench
+Verified's images)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def offline(monkeypatch):
     ["eval", "run", "--model", "replay", "--run-id", "x"],
     ["agent", "run", "--model", "replay", "--task", "a__a-1"],
     ["eval", "validate"],
+    ["sandbox", "build"],
+    ["sandbox", "pull"],
 ])
 def test_unreachable_dataset_is_one_line(cmd, offline, tmp_path, monkeypatch):
     pytest.importorskip("datasets")
@@ -35,6 +38,7 @@ def test_unreachable_dataset_is_one_line(cmd, offline, tmp_path, monkeypatch):
     ["eval", "run", "--model", "replay", "--run-id", "x"],
     ["agent", "run", "--model", "replay", "--task", "a__a-1"],
     ["eval", "validate"],
+    ["sandbox", "build"],
 ])
 def test_a_mistyped_task_file_is_one_line_at_once(cmd, tmp_path, monkeypatch):
     """Not sent to the Hub as a dataset name (online, half a minute of retries before the same error)."""

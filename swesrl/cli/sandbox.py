@@ -92,8 +92,9 @@ def base(
 
 @app.command()
 def shell(
-    target: str = typer.Argument(..., help="An image name, or an instance id with --tasks."),
-    tasks: Path | None = typer.Option(None, "--tasks", exists=True, help="Tasks file: TARGET is an instance id whose image is built if needed."),
+    target: str = typer.Argument(..., help="An image name, or an instance id with --tasks (its image is built if needed)."),
+    tasks: str | None = with_default("tasks", "--tasks"),
+    split: str | None = with_default("split", "--split"),
     repos_dir: Path | None = with_default("images.repos_dir", "--repos-dir"),
     workdir: str = typer.Option("/testbed", "--workdir", help="Folder the shell starts in."),
 ) -> None:
@@ -107,9 +108,10 @@ def shell(
     image = target
     if tasks is not None:
         from swesrl.eval.environment import ensure_task_image
-        from swesrl.eval.tasks import load_tasks
 
-        found = [t for t in load_tasks(tasks) if t.instance_id == target]
+        from .eval import _load_tasks
+
+        found = [t for t in _load_tasks(tasks, repos_dir, split, []) if t.instance_id == target]
         if not found:
             raise typer.BadParameter(f"no task {target!r} in {tasks}", param_hint="TARGET")
         image = ensure_task_image(found[0], repos_dir=repos_dir, progress=_progress)
@@ -124,7 +126,9 @@ def shell(
 
 @app.command()
 def build(
-    tasks: Path = typer.Option(..., "--tasks", exists=True, help="Tasks file (JSON/JSONL/parquet) whose images to build."),
+    tasks: str = with_default("tasks", "--tasks", required=True),
+    split: str | None = with_default("split", "--split"),
+    instances: list[str] = with_default("instances", "--instance", "-i"),
     repos_dir: Path | None = with_default("images.repos_dir", "--repos-dir"),
     base_image: str | None = with_default("images.base_image", "--base-image"),
     image_template: str | None = with_default("images.image_template", "--image-template"),
@@ -136,11 +140,12 @@ def build(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from swesrl.eval.environment import ensure_task_image
-    from swesrl.eval.tasks import load_tasks
     from swesrl.sandbox.factory import check_sandbox
 
+    from .eval import _load_tasks
+
+    todo = _load_tasks(tasks, repos_dir, split, instances)
     check_sandbox("docker")  # one line, not one failure per task, when no daemon answers
-    todo = list(load_tasks(tasks))
     failed: list[tuple[str, str]] = []
     cols = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
     with Progress(*cols, console=err()) as bar:
@@ -161,20 +166,23 @@ def build(
 
 @app.command()
 def pull(
-    tasks: Path = typer.Option(..., "--tasks", exists=True, help="Tasks file whose prebuilt images to pull."),
+    tasks: str = with_default("tasks", "--tasks", required=True),
+    split: str | None = with_default("split", "--split"),
+    instances: list[str] = with_default("instances", "--instance", "-i"),
     image_template: str = typer.Option("swebench", "--image-template", help="Image name per task: 'swebench' (SWE-bench's Docker Hub images) or a template with {instance_id} / {official_id} (SWE-bench's spelling: lower case, __ -> _1776_)."),
 ) -> None:
     """Pull each task's prebuilt image from a registry (images already here are kept); evaluation never pulls.
 
     Example: swesrl sandbox pull --tasks tasks.jsonl --image-template swebench
     """
-    from swesrl.eval.tasks import load_tasks
     from swesrl.sandbox.factory import check_sandbox
     from swesrl.sandbox.prebuilt import prebuilt_name
     from swesrl.sandbox.prebuilt import pull as pull_image
 
+    from .eval import _load_tasks
+
+    todo = _load_tasks(tasks, None, split, instances)
     check_sandbox("docker")
-    todo = load_tasks(tasks)
     missing = [t.instance_id for t in todo if not pull_image(prebuilt_name(image_template, t.instance_id), _progress)]
     out().print(f"{len(todo) - len(missing)}/{len(todo)} prebuilt images here")
     if missing:
