@@ -79,7 +79,7 @@ if [[ "$mode" == "--dry-run" ]]; then
   summary="dry run, collected only: $summary"
   "$PY" bench/train_gpu.py --dry-run --out "$OUT" --work "$WORK"
 else
-  "$PY" -c "import torch; assert torch.cuda.is_available(), 'no CUDA device: use --dry-run'; print('[gpu-check]', torch.cuda.get_device_name(), 'torch', torch.__version__)"
+  "$PY" -c "import sys, torch; torch.cuda.is_available() or sys.exit('[gpu-check] no CUDA device here (torch ' + torch.__version__ + '): bash scripts/gpu-check.sh --dry-run runs the same path on CPU'); print('[gpu-check]', torch.cuda.get_device_name(), 'torch', torch.__version__)"
   echo "[gpu-check] gpu-marked tests"
   set +e
   timeout 200 "$PY" -m pytest -m gpu -q -p no:cacheprovider --basetemp "$WORK/pytest" "${gpu_tests[@]}" | tee "$WORK/tests.log"

@@ -36,6 +36,14 @@ def test_gpu_check_dry_run_trains_srl_and_trl_and_reports_ratios(tmp_path):
                                                                    "train_gpu.md"]  # models and runs stay in WORK
 
 
+def test_gpu_check_without_a_gpu_says_so_in_one_line(tmp_path):
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PYTHON": sys.executable, "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "gpu-check.sh")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert proc.stdout.strip().splitlines()[-1].startswith("[gpu-check] no CUDA device here"), proc.stdout
+
+
 def _wheel(folder: Path, name: str, version: str, *requires: str) -> Path:
     import zipfile
 
