@@ -3,6 +3,7 @@ training runs at each checkpoint with it (`--val-data`, `best_checkpoint`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -88,6 +89,9 @@ def test_score_answers_counts_malformed_exact_and_distinct_answers():
 
 
 def test_evaluate_cli_writes_models_and_baselines_on_the_same_rows(bundled_steps, tmp_path):
+    from rich.console import Console
+
+    from swesrl.training.evaluation import heldout_table
     from swesrl.training.tiny_model import init_tiny_model
 
     model = init_tiny_model(tmp_path / "tiny", corpus=[bundled_steps])
@@ -108,6 +112,9 @@ def test_evaluate_cli_writes_models_and_baselines_on_the_same_rows(bundled_steps
     strongest = max(result["baselines"].values(), key=lambda b: b["reward_mean"])
     assert paired["difference"] == pytest.approx(-1.0 - strongest["reward_mean"], abs=1e-4)
     assert "best constant" in printed and "init" in printed and "paired differences" in printed
+    narrow = Console(width=80, file=io.StringIO())
+    narrow.print(heldout_table(result))
+    assert "…" not in narrow.file.getvalue()  # folded, never cut ('decod…', 'str_r…')
 
 
 def test_intervals_resample_tasks_and_pair_the_policies():

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from swesrl.errors import require_model
 from swesrl.trajectories.actions import Bash, Submit, render_xml
@@ -214,7 +214,8 @@ def heldout_table(result: dict) -> Group:
     `swesrl train evaluate` and the quickstart print."""
     tasks = f" of {result['tasks']} tasks" if "tasks" in result else ""
     rough = " (too few tasks for a reliable interval)" if result.get("tasks", 0) < FEW_TASKS else ""
-    table = Table(*COLUMNS, title=f"held-out steps ({result['rows']}{tasks}): mean SRL reward, 95% interval over tasks{rough}")
+    table = Table(*(Column(c, overflow="fold") for c in COLUMNS),  # an 80-column terminal cuts nothing
+                  title=f"held-out steps ({result['rows']}{tasks}): mean SRL reward, 95% interval over tasks{rough}")
     for row in table_rows(result):
         table.add_row(*map(escape, table_cells(row)))
     paired = Table("policy", "less", "difference", "95% CI", title="paired differences (the same resampled tasks)")
