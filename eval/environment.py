@@ -104,9 +104,10 @@ def ensure_task_image(
         name = prebuilt_name(image_template, task.instance_id)
         if image_exists(name):
             return activated(name, progress)
-        if task.environment is None:  # only the user's prebuilt images can serve
+        if task.environment is None:  # a SWE-bench row: its prebuilt image is what the template asks for
             raise TaskEnvironmentError(
-                f"{task.instance_id}: image {name} does not exist locally (`swesrl sandbox pull` it) and the task has no build spec"
+                f"{task.instance_id}: image {name} does not exist locally: `swesrl sandbox pull` it, or leave out "
+                "--image-template to build the task's image here (from --repos-dir)"
             )
     spec = task_to_instance_spec(task, repos_dir, base_image)
     return ensure_instance_image(spec, progress=progress)

@@ -55,6 +55,16 @@ def test_official_names_spell_double_underscores_as_swebench_does():
         prebuilt_name("me/{iid}", "a__b-1")
 
 
+@pytest.mark.docker
+def test_a_missing_prebuilt_image_says_how_to_get_one(swebench_data):
+    from swesrl.eval.environment import TaskEnvironmentError, ensure_task_image
+    from swesrl.eval.tasks import load_tasks
+
+    task = next(t for t in load_tasks(swebench_data / "instances.jsonl") if t.instance_id == MM)
+    with pytest.raises(TaskEnvironmentError, match=r"sandbox pull` it, or leave out --image-template to build"):
+        ensure_task_image(task, image_template="swesrl-test-absent/{instance_id}")
+
+
 @pytest.fixture(scope="module")
 def prebuilt(swebench_data, tmp_path_factory):
     """A SWE-bench-layout image of the marshmallow row, named as the template names it."""
