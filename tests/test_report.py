@@ -84,6 +84,14 @@ def test_report_on_an_empty_folder_says_so(tmp_path):
     assert "No training metrics" in (tmp_path / "report" / "report.html").read_text()
 
 
+def test_report_on_a_file_that_is_no_agent_run_is_one_line(tmp_path):
+    steps = tmp_path / "steps.jsonl"  # step examples, as `traj split` writes them: not a run to report
+    steps.write_text(json.dumps({"messages": [], "target": "<function=submit>\n</function>"}) + "\n")
+    result = CliRunner().invoke(app, ["report", str(steps)])
+    assert result.exit_code == 2 and "not an `agent run` trajectory" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["steps.jsonl"]
+
+
 BUNDLED = [json.loads(line)["instance_id"] for line in
            (Path(__file__).resolve().parents[1] / "examples" / "tasks" / "tasks.jsonl").read_text().splitlines() if line.strip()]
 

@@ -24,5 +24,8 @@ def report(
     """
     from swesrl.report import write_report
 
-    path = write_report(target, out)
+    try:
+        path = write_report(target, out)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="RUN_DIR|AGENT_RUN.jsonl") from None
     typer.echo(f"report: {path}")

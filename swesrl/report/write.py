@@ -29,13 +29,15 @@ def write_report(target: str | Path, out_dir: str | Path | None = None) -> Path:
     ``target`` is a run folder, or one `agent run` trajectory file (OUT.jsonl), shown on its own."""
     target = Path(target)
     root = target.parent if target.is_file() else target
+    agents = find_agent_runs(target)
+    if target.is_file() and not agents:
+        raise ValueError(f"{target}: not an `agent run` trajectory (give a run folder, or the OUT.jsonl `agent run` wrote)")
     out = Path(out_dir) if out_dir else default_out(target)
     out.mkdir(parents=True, exist_ok=True)
     if target.is_file():
         training, evals, heldout = [], [], []
     else:
         training, evals, heldout = find_training_runs(root), find_eval_runs(root), find_heldout_evals(root)
-    agents = find_agent_runs(target)
     before = [training_section(training)] if training else []
     before += [heldout_section(root, path, result) for path, result in heldout]
     after = [s for s in [protocols_section(evals)] if s]
