@@ -9,7 +9,12 @@ text shows a call taken from a failing test with its real result on both trees. 
 are recorded for real at /testbed by make_expert_runs.record, which also checks that each resolves
 its task. These tasks are not in tasks/tasks.jsonl and are not evaluated in Docker.
 
+With --heldout it writes examples/training/heldout_mutation_runs.jsonl instead: tasks for evaluation
+only, from functions no training run touches (the ones in mutation_runs.jsonl excluded too), one run
+each (variants of one run are correlated rows), up to HELDOUT_PER_MODULE per source file.
+
     sudo nice -n 19 python examples/make_mutation_runs.py   # needs PyPI once; creates and removes /testbed
+    sudo nice -n 19 python examples/make_mutation_runs.py --heldout
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from expert_run_variants import variants  # beside this script
@@ -34,6 +40,8 @@ from swesrl.trajectories.actions import Bash, StrReplace, Submit, View
 OUT = TRAINING / "mutation_runs.jsonl"
 RUNS_PER_TASK = 3  # the hand-templated run and the first two variants
 PER_MODULE = 15  # tasks per source file at most (the first functions in source order): generation time
+HELDOUT_OUT = TRAINING / "heldout_mutation_runs.jsonl"  # --heldout: one run per task, never trained on
+HELDOUT_PER_MODULE = 25  # --heldout: enough tasks to tell training recipes apart, not hours of generation
 # The held-out tasks' code: no run may touch it (humanize/titleize, parse's integer conversion).
 HELDOUT_CODE = ("humanize", "titleize", "int_convert", "_handle_field")
 TRAINING_CODE = ("ordinal", "ordinalize", "parameterize", "date_convert", "divide", "windowed")
@@ -171,6 +179,10 @@ def task(project: Project, module: Module, m: Mutation, bug_patch: str, base_com
 
 
 def main() -> None:
+    heldout = "--heldout" in sys.argv[1:]
+    out, runs_per_task, per_module = (HELDOUT_OUT, 1, HELDOUT_PER_MODULE) if heldout else (OUT, RUNS_PER_TASK, PER_MODULE)
+    trained = tuple(json.loads(line)["metadata"]["mutation"]["function"]
+                    for line in OUT.read_text(encoding="utf-8").splitlines()) if heldout else ()
     started, runs, tried = time.perf_counter(), [], Counter()
     per_project: Counter[str] = Counter()
     k = 0
@@ -181,32 +193,35 @@ def main() -> None:
             prepare_repo(RepoSource("sdist", project.dist), pristine)
             prepare_repo(RepoSource("sdist", project.dist), mutant)
             for module in project.modules:
-                kept = 0
+                module, kept = replace(module, exclude=module.exclude + trained), 0
                 for m in find(python, pristine, module, project.test_cmd, tried):
-                    if kept == PER_MODULE:
+                    if kept == per_module:
                         break
                     tried["caught"] += 1
                     lines = (mutant / m.path).read_text(encoding="utf-8").splitlines(keepends=True)
                     lines[m.lineno - 1] = m.mutated
                     (mutant / m.path).write_text("".join(lines), encoding="utf-8")
                     ex = example(python, pristine, mutant, module, m)
+                    # Held out: the issue's call must give the same results again (not a random function's).
+                    steady = not heldout or ex == example(python, pristine, mutant, module, m)
                     bug_patch = diff(mutant)
                     git(mutant, "checkout", "-q", "--", ".")
-                    if ex is None:
-                        print(f"{project.name} {m.function}: caught, but no call in the failing tests shows it")
+                    if ex is None or not steady:
+                        print(f"{project.name} {m.function}: caught, but "
+                              + ("no call in the failing tests shows it" if ex is None else "its call is random"))
                         continue
                     with tempfile.TemporaryDirectory() as base:
                         base_commit = prepare_repo(RepoSource("sdist", project.dist, patch=bug_patch), Path(base) / "t")
                     t = task(project, module, m, bug_patch, base_commit, issue(k, project, module, m, ex))
                     recorded = []
-                    for v, run in enumerate(variants(expert_run(project, module, m, ex))[:RUNS_PER_TASK]):
+                    for v, run in enumerate(variants(expert_run(project, module, m, ex))[:runs_per_task]):
                         try:
                             traj = record(t, run, v)
                         except SystemExit as e:  # one bad task never kills the batch
                             print(f"{t['instance_id']}: skipped: {e}")
                             shutil.rmtree(TESTBED, ignore_errors=True)
                             break
-                        traj.source_path = "examples/training/mutation_runs.jsonl"
+                        traj.source_path = f"examples/training/{out.name}"
                         traj.metadata.update({
                             "generated_by": "examples/make_mutation_runs.py", "bug_patch": bug_patch,
                             "mutation": {"function": m.function, "path": m.path, "line": m.lineno, "kind": m.kind,
@@ -216,11 +231,11 @@ def main() -> None:
                     else:
                         runs += recorded
                         k, kept = k + 1, kept + 1
-                        write_runs(OUT, runs)  # after each task: an interrupted run keeps what it made
+                        write_runs(out, runs)  # after each task: an interrupted run keeps what it made
                         per_project[project.name] += 1
                         print(f"{t['instance_id']}: line {m.lineno} {m.kind}, FAIL_TO_PASS {len(m.fail_to_pass)}, "
                               f"{shown(ex)} -> {ex.actual[:50]} (expected {ex.expected[:50]})", flush=True)
-    write_runs(OUT, runs)
+    write_runs(out, runs)
     kinds = Counter(type(s.action).__name__ for r in runs for s in r.steps)
     print(f"tasks: {dict(per_project)} ({k} in all; mutants tried {tried['tried']}, caught {tried['caught']}), runs: {len(runs)}, "
           f"steps: {sum(len(r.steps) for r in runs)} {dict(kinds)}, {time.perf_counter() - started:.0f} s")

@@ -1,5 +1,6 @@
-"""The bundled mutation runs (examples/training/mutation_runs.jsonl): they load and split, each run's edits
-undo exactly the bug recorded in its metadata, and none touches the held-out tasks' code."""
+"""The bundled mutation runs (examples/training/mutation_runs.jsonl, and heldout_mutation_runs.jsonl for
+evaluation): they load and split, each run's edits undo exactly the bug recorded in its metadata, none touches
+the held-out tasks' code, and no held-out mutation task shares a function or an id with a training run."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from swesrl.trajectories.split import read_examples
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "examples" / "training" / "mutation_runs.jsonl"
+HELDOUT_RUNS = REPO / "examples" / "training" / "heldout_mutation_runs.jsonl"
 TRAIN = REPO / "examples" / "training" / "train_runs.jsonl"
+HAND_HELDOUT = REPO / "examples" / "training" / "heldout_runs.jsonl"
 DISTS = {"jpvanhal/inflection": "inflection==0.5.1", "r1chardj0n3s/parse": "parse==1.22.4",
          "more-itertools/more-itertools": "more-itertools==11.2.1"}
 # The held-out tasks' code (jpvanhal__inflection-3, r1chardj0n3s__parse-2) and the training tasks' functions.
@@ -30,11 +33,16 @@ HELDOUT_CODE = ("humanize", "titleize", "int_convert")
 TRAINING_CODE = ("ordinal", "ordinalize", "parameterize", "date_convert", "divide", "windowed")
 
 
-def load() -> list[Trajectory]:
-    return [Trajectory.from_dict(json.loads(line)) for line in RUNS.read_text(encoding="utf-8").splitlines()]
+def load(path: Path) -> list[Trajectory]:
+    return [Trajectory.from_dict(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-RUN_LIST = load()
+def ids(path: Path) -> set[str]:
+    return {json.loads(line)["instance_id"] for line in path.read_text(encoding="utf-8").splitlines()}
+
+
+RUN_LIST, HELDOUT_LIST = load(RUNS), load(HELDOUT_RUNS)
+BOTH = RUN_LIST + HELDOUT_LIST
 
 
 def hunk_sides(patch: str) -> tuple[str, str]:
@@ -49,23 +57,50 @@ def test_many_distinct_tasks_over_the_three_projects():
     assert len(tasks) >= 20 and len(RUN_LIST) >= 2 * len(tasks)
     assert {t.repo for t in RUN_LIST} == set(DISTS)
     assert all(t.outcome == "resolved" and t.final_patch for t in RUN_LIST)
-    train_ids = {json.loads(line)["instance_id"] for line in TRAIN.read_text(encoding="utf-8").splitlines()}
-    assert not tasks & train_ids
+    assert not tasks & ids(TRAIN)
     issues = {t.problem_statement for t in RUN_LIST if t.metadata["variant"] == 0}
     titles = Counter(s.splitlines()[0] for s in issues)
     assert len(issues) == len(tasks) and len(titles) >= len(tasks) // 2, titles.most_common(3)
 
 
-def test_runs_split_into_step_examples(tmp_path):
+def test_heldout_tasks_are_one_run_each_and_never_trained_on():
+    tasks = {t.instance_id for t in HELDOUT_LIST}
+    assert len(tasks) >= 20 and len(HELDOUT_LIST) == len(tasks)  # variants of one run would be correlated rows
+    assert all(t.outcome == "resolved" and t.final_patch and t.metadata["variant"] == 0 for t in HELDOUT_LIST)
+    assert not tasks & (ids(RUNS) | ids(TRAIN) | ids(HAND_HELDOUT))
+    functions = {t.metadata["mutation"]["function"] for t in HELDOUT_LIST}
+    assert len(functions) == len(tasks)
+    assert not functions & {t.metadata["mutation"]["function"] for t in RUN_LIST}
+
+
+def printed(value: str) -> tuple[str, ...]:
+    """What print() shows of a result's repr: a string without its quotes."""
+    return (value, value[1:-1]) if len(value) > 2 and value[0] == value[-1] and value[0] in "'\"" else (value,)
+
+
+@pytest.mark.parametrize("run", HELDOUT_LIST, ids=lambda t: t.id)
+def test_heldout_issue_shows_what_its_call_prints(run):
+    """The issue's call is not random: the reproducer prints the issue's result before the fix and the
+    expected one after it."""
+    session = run.problem_statement.split("```python\n")[1].split("\n```")[0]
+    expected = run.problem_statement.split("\nExpected: `")[1].rsplit("`.", 1)[0]
+    shown = [s.observation for s in run.steps if isinstance(s.action, Bash) and "python -c" in s.action.command]
+    assert len(shown) == 2
+    assert any(v in shown[0] for v in printed(session.splitlines()[-1])), shown[0]
+    assert any(v in shown[1] for v in printed(expected)), shown[1]
+
+
+@pytest.mark.parametrize("path", [RUNS, HELDOUT_RUNS], ids=lambda p: p.name)
+def test_runs_split_into_step_examples(path, tmp_path):
     out = tmp_path / "steps.jsonl"
-    r = CliRunner().invoke(app, ["traj", "split", str(RUNS), "-o", str(out)], env={"COLUMNS": "200"})
+    r = CliRunner().invoke(app, ["traj", "split", str(path), "-o", str(out)], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
-    examples = list(read_examples(out))
-    assert {e.trajectory_id for e in examples} == {t.id for t in RUN_LIST}
-    assert len(examples) == sum(len(t.steps) for t in RUN_LIST)
+    examples, runs = list(read_examples(out)), load(path)
+    assert {e.trajectory_id for e in examples} == {t.id for t in runs}
+    assert len(examples) == sum(len(t.steps) for t in runs)
 
 
-@pytest.mark.parametrize("run", RUN_LIST, ids=lambda t: t.id)
+@pytest.mark.parametrize("run", BOTH, ids=lambda t: t.id)
 def test_edits_undo_the_recorded_mutation(run):
     m = run.metadata["mutation"]
     buggy, pristine = hunk_sides(run.metadata["bug_patch"])[::-1]
@@ -83,7 +118,7 @@ def test_edits_undo_the_recorded_mutation(run):
     assert all(s.observation for s in run.steps[:-1])  # recorded for real, not left empty
 
 
-@pytest.mark.parametrize("run", RUN_LIST, ids=lambda t: t.id)
+@pytest.mark.parametrize("run", BOTH, ids=lambda t: t.id)
 def test_no_run_touches_held_out_or_training_task_code(run):
     m = run.metadata["mutation"]
     assert m["function"] not in HELDOUT_CODE + TRAINING_CODE
@@ -103,7 +138,7 @@ def test_bug_patch_gives_the_base_commit_and_final_patch_restores_the_sdist(repo
         return subprocess.run(["git", *args], cwd=tree, input=stdin, text=True, check=True, capture_output=True,
                               env={**os.environ, **_GIT_IDENTITY}).stdout
 
-    for run in (t for t in RUN_LIST if t.repo == repo and t.metadata["variant"] == 0):
+    for run in (t for t in BOTH if t.repo == repo and t.metadata["variant"] == 0):
         path = run.metadata["mutation"]["path"]
         pristine = (tree / path).read_text(encoding="utf-8")
         git("apply", "-", stdin=run.metadata["bug_patch"])
