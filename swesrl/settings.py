@@ -27,6 +27,11 @@ class SettingsError(SwesrlError, ValueError):
     exit_code = 2  # a usage error, like a bad command-line option
 
 
+def _container(tp: Any) -> bool:
+    origin: Any = typing.get_origin(tp)
+    return (origin or tp) in (list, tuple, dict)
+
+
 def coerce(raw: str, tp: Any, key: str) -> Any:
     """The text of an override as a value of the field's type (union arms tried in order)."""
     origin = typing.get_origin(tp)
@@ -35,7 +40,10 @@ def coerce(raw: str, tp: Any, key: str) -> Any:
         if type(None) in arms and raw.strip().lower() in ("null", "~"):  # YAML's nulls ("none" is a string)
             return None
         errors = []
-        for arm in (a for a in arms if a is not type(None)):
+        arms = tuple(a for a in arms if a is not type(None))
+        if raw.lstrip().startswith(("[", "{")):  # YAML's flow list or mapping: the container arm before the text one
+            arms = tuple(sorted(arms, key=lambda a: not _container(a)))
+        for arm in arms:
             try:
                 return coerce(raw, arm, key)
             except (ValueError, TypeError) as e:

@@ -64,6 +64,22 @@ def test_yaml_text_that_is_a_number_becomes_one(tmp_path):
     assert build_config(str(path), output_dir=str(tmp_path / "run")).learning_rate == 5e-7
 
 
+def test_a_list_override_of_a_str_or_list_field_is_a_list_and_a_missing_reporter_is_named(tmp_path, monkeypatch):
+    """README: `--set report_to=[tensorboard,wandb]` (TrainingArguments' report_to: None | str | list[str]);
+    without wandb installed, one line before the model loads, not the W&B callback's traceback."""
+    import transformers.integrations
+
+    from swesrl.training.preflight import machine_problems
+    from swesrl.training.recipes import build_config
+
+    config = build_config("tiny-cpu", ["report_to=[tensorboard,wandb]"], output_dir=str(tmp_path / "run"))
+    assert config.report_to == ["tensorboard", "wandb"]
+    assert build_config("tiny-cpu", ["report_to=tensorboard"], output_dir=str(tmp_path / "run")).report_to == ["tensorboard"]
+    monkeypatch.setattr(transformers.integrations, "get_available_reporting_integrations", lambda: ["tensorboard"])
+    assert machine_problems(config) == ["report_to names wandb, which is not installed here (pip install wandb), "
+                                        "or leave it out of report_to"]
+
+
 @pytest.mark.parametrize("name", GPU_RECIPES)
 def test_gpu_recipe_fits_an_80gb_card_by_the_estimate(name):
     from swesrl.training.memory import arch_of

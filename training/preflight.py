@@ -45,6 +45,11 @@ def machine_problems(config) -> list[str]:
         problems.append(f"bf16 is true but {torch.cuda.get_device_name()} has no bf16 support: --set bf16=false --set fp16=true")
     if getattr(config, "use_vllm", False) and _installed("vllm") and not cuda:
         problems.append("use_vllm is true but torch sees no CUDA device: vLLM generates on GPUs only")
+    from transformers.integrations import get_available_reporting_integrations
+
+    here = get_available_reporting_integrations()
+    for name in [r for r in config.report_to or [] if r not in ("none", "all") and r not in here]:
+        problems.append(f"report_to names {name}, which is not installed here (pip install {name}), or leave it out of report_to")
     return problems
 
 
