@@ -7,6 +7,7 @@ instances that lack the swesrl fields get them from the small map in `eval/data/
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -190,6 +191,8 @@ def task_from_dict(d: Any, source: str = "<dict>", record: Any = None, base_dir:
             continue
         if not isinstance(value, str):
             value = str(value) if name == "version" and isinstance(value, (int, float)) else value
+            if name == "created_at" and isinstance(value, datetime.date):  # a timestamp column (pandas, parquet)
+                value = value.isoformat()
             if not isinstance(value, str):
                 raise TaskError(source, record, name, f"expected a string, got {type(value).__name__}")
         kw[name] = value

@@ -58,6 +58,10 @@ def test_parquet_roundtrip(tmp_path, swebench_data):
     pq.write_table(pa.Table.from_pylist(_real(swebench_data)), tmp_path / "t.parquet")
     tasks = load_tasks(tmp_path / "t.parquet")
     assert [t.instance_id for t in tasks] == ["marshmallow-code__marshmallow-1359", "pydicom__pydicom-1413"]
+    # pandas reads created_at as a date and writes a timestamp column: still the tasks, the date as text
+    pandas = pytest.importorskip("pandas")
+    pandas.read_json(swebench_data / "instances.jsonl", lines=True).to_parquet(tmp_path / "pd.parquet")
+    assert [t.created_at[:4] for t in load_tasks(tmp_path / "pd.parquet")] == [t.created_at[:4] for t in tasks]
 
 
 def test_bad_records_are_named_and_do_not_stop_the_others(tmp_path, swebench_data):
