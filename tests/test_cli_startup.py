@@ -45,3 +45,8 @@ def test_listing_recipes_imports_neither_transformers_nor_trl():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert "tiny-cpu [srl]" in result.stdout and result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_docstrings_lines():
+    result = CliRunner().invoke(app, ["traj", "inspect", "--help"], env={"COLUMNS": "200"})
+    assert "writes with the same --context-steps and --max-observation-chars." in result.output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 from typing import TYPE_CHECKING
 
 import typer
@@ -40,10 +41,23 @@ def load_command(name: str) -> Command:
     module_name, attribute, _ = COMMANDS[name]
     module = importlib.import_module(f"{__name__}.{module_name}")
     target = getattr(module, attribute)
+    command: Command
     if isinstance(target, typer.Typer):
-        return typer.main.get_group(target)
-    info = typer.models.CommandInfo(name=name, callback=target)
-    return typer.main.get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode="rich")
+        command = typer.main.get_group(target)
+    else:
+        info = typer.models.CommandInfo(name=name, callback=target)
+        command = typer.main.get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode="rich")
+    _reflow(command)
+    return command
+
+
+def _reflow(command: Command) -> None:
+    """Join the docstring's source line breaks within each paragraph (typer's rich help keeps them after
+    the first, so the help broke at the source's lines as well as the terminal's width)."""
+    if command.help:
+        command.help = "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(command.help).split("\n\n"))
+    for sub in getattr(command, "commands", {}).values():
+        _reflow(sub)
 
 
 class _Root(TyperGroup):
