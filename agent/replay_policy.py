@@ -73,7 +73,8 @@ class ReplayPolicy:
     def for_instance(self, instance_id: str | None) -> ReplayRun:
         if instance_id is None:
             if len(self.runs) != 1:
-                raise PolicyError(f"{self.source} holds {len(self.runs)} runs: say which instance to replay")
+                raise PolicyError(f"{self.source} holds {len(self.runs)} runs: replay plays one back, so give --task "
+                                  "(with --tasks) or replay:FILE of a single run")
             return ReplayRun(next(iter(self.runs.values())), self.name)
         if instance_id not in self.runs:
             raise PolicyError(f"{self.source} has no expert run for instance {instance_id!r}")

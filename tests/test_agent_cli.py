@@ -34,6 +34,8 @@ def test_agent_run_argument_errors(tasks_file):
     assert unknown.exit_code != 0 and "has no (valid) task 'nope'" in unknown.output
     no_issue = runner.invoke(app, ["agent", "run", "--repo", str(tasks_file.parent), "--model", "replay"])
     assert no_issue.exit_code != 0 and "--issue" in no_issue.output
+    typo = runner.invoke(app, ["agent", "run", "--repo", str(tasks_file.parent), "--issue", "isue.md", "--model", "replay"])
+    assert typo.exit_code == 2 and "isue.md: no such file" in typo.output  # not run as the issue's text "isue.md"
 
 
 def test_eval_run_argument_errors(tasks_file, tmp_path):

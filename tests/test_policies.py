@@ -194,7 +194,7 @@ def test_replay_plays_one_instances_expert_answers_in_order():
     assert policy.for_instance("b-2").act(MSGS).text == answers[0]  # each run has its own cursor
     with pytest.raises(PolicyError, match="no expert run for instance 'c-3'"):
         policy.for_instance("c-3")
-    with pytest.raises(PolicyError, match="say which instance"):
+    with pytest.raises(PolicyError, match="give --task"):
         policy.for_instance(None)
 
 

@@ -38,6 +38,7 @@ app = typer.Typer(help=SUMMARY["agent"], no_args_is_help=True)
 # exit status of `agent run` by how the run ended; anything else (a limit stopped it) is LIMIT_EXIT
 EXIT_CODES = {"submitted": 0, "policy_error": 1, "error": 1}
 LIMIT_EXIT = 4
+_TEXT_FILES = {".md", ".txt", ".rst"}  # an --issue ending so names a file (a typo is not the issue's text)
 
 
 def _report(result, path: Path, patch_file: Path) -> None:
@@ -133,6 +134,8 @@ def run(
     if repo is not None:
         if not issue:
             raise typer.BadParameter("--repo needs --issue FILE|TEXT", param_hint="--issue")
+        if not Path(issue).is_file() and not any(c.isspace() for c in issue) and ("/" in issue or Path(issue).suffix in _TEXT_FILES):
+            raise typer.BadParameter(f"{issue}: no such file (give the issue as a file or as its text)", param_hint="--issue")
         problem = Path(issue).read_text(encoding="utf-8") if Path(issue).is_file() else issue
         name, ids["repo"] = repo.resolve().name, str(repo.resolve())
         dirty = _uncommitted(repo)
