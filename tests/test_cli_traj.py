@@ -41,6 +41,18 @@ def invoke(*args: str, width: int = WIDTH):
     return runner.invoke(app, ["traj", *args], env={"COLUMNS": str(width)})
 
 
+def test_split_and_convert_of_a_folder_without_runs_fail_and_say_so(tmp_path):
+    """An empty training file must not look like a success (a mistyped or not yet downloaded folder)."""
+    empty = tmp_path / "runs"
+    (empty / ".cache").mkdir(parents=True)
+    (empty / ".cache" / "x.jsonl").write_text("{}\n")  # hidden: skipped
+    for command, out in (("split", "steps.jsonl"), ("convert", "runs.jsonl")):
+        r = invoke(command, str(empty), "-o", str(tmp_path / out))
+        assert r.exit_code == 1 and f"no runs read from {empty}" in r.output, r.output
+    [logged] = [json.loads(line) for line in (tmp_path / "steps.jsonl.errors.jsonl").read_text().splitlines()]
+    assert "a folder with no files in it" in json.dumps(logged)
+
+
 def test_split_targets_are_expert_actions_and_prompts_hold_issue_and_previous_k(tmp_path, files, runs):
     out = tmp_path / "steps.jsonl"
     r = invoke("split", *files, "-o", str(out), "--context-steps", "2", "--prompt-budget-tokens", "1000000")

@@ -209,10 +209,15 @@ def table_cells(row: dict) -> list[str]:
             f"{row['format_error_rate']:.3f}", f"{row['answer_chars_mean']:.0f}", str(row["distinct_answers"]), kinds]
 
 
+def of_tasks(result: dict) -> str:
+    """' of N tasks' after the step count (results written before intervals have no task count)."""
+    return f" of {result['tasks']} task{'s' if result['tasks'] != 1 else ''}" if "tasks" in result else ""
+
+
 def heldout_table(result: dict) -> Group:
     """Every model, then the trivial answers on the same rows, then the paired differences: what
     `swesrl train evaluate` and the quickstart print."""
-    tasks = f" of {result['tasks']} tasks" if "tasks" in result else ""
+    tasks = of_tasks(result)
     rough = " (too few tasks for a reliable interval)" if result.get("tasks", 0) < FEW_TASKS else ""
     table = Table(*(Column(c, overflow="fold") for c in COLUMNS),  # an 80-column terminal cuts nothing
                   title=f"held-out steps ({result['rows']}{tasks}): mean SRL reward, 95% interval over tasks{rough}")

@@ -286,6 +286,7 @@ def split_cmd(
         f"{stats.id_collisions}); errors {log.count}" + (f" (see {log.path})" if log.count else ""),
         soft_wrap=True,
     )
+    _fail_if_none_read(stats.trajectories, files)
 
 
 def _check_tokenizer(tokenizer: str | None) -> None:
@@ -344,3 +345,11 @@ def convert(
         log.close()
         part.unlink(missing_ok=True)
     out().print(f"[green]wrote[/green] {written} runs to {output}; errors {log.count}" + (f" (see {log.path})" if log.count else ""), soft_wrap=True)
+    _fail_if_none_read(written, files)
+
+
+def _fail_if_none_read(runs: int, files: Sequence[Path]) -> None:
+    """Exit 1 when no input gave a single run: an empty training file must not look like a success."""
+    if not runs:
+        err().print(f"[red]error:[/red] no runs read from {', '.join(map(str, files))}", soft_wrap=True)
+        raise typer.Exit(1)

@@ -58,7 +58,7 @@ def training_section(training: list[TrainingRun]) -> Section:
 
 
 def heldout_section(root: Path, path: Path, result: dict[str, Any]) -> Section:
-    from swesrl.training.evaluation import COLUMNS, table_cells, table_rows
+    from swesrl.training.evaluation import COLUMNS, of_tasks, table_cells, table_rows
 
     table = Table(list(COLUMNS))
     for row in table_rows(result):
@@ -66,7 +66,7 @@ def heldout_section(root: Path, path: Path, result: dict[str, Any]) -> Section:
     kinds = ", ".join(f"{k} {v:.0%}" for k, v in result.get("expert_action_kinds", {}).items())
     paired = [f"{p['policy']} less {p['against']}: {p['difference']:+.3f} [{p['ci'][0]:+.2f}, {p['ci'][1]:+.2f}]"
               for p in result.get("paired", [])]
-    tasks = f" of {result['tasks']} tasks" if "tasks" in result else ""
+    tasks = of_tasks(result)
     return Section(f"Held-out steps: {result['rows']} steps{tasks} never trained on ({path.relative_to(root)})", table,
                    intro=[f"expert action kinds: {kinds}"],
                    notes=["paired differences in mean reward, 95% interval over the tasks resampled:", *paired] if paired else [])

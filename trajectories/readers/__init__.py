@@ -105,6 +105,8 @@ def _read_path(path: Path, report: OnError, format: str | None) -> Iterator[Traj
             p for p in path.rglob("*")
             if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
+        if not files:
+            report(TrajectoryError(str(path), None, None, "a folder with no files in it (hidden ones are skipped)"))
     elif path.exists():
         files = [path]
     else:
