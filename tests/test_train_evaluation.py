@@ -117,6 +117,24 @@ def test_evaluate_cli_writes_models_and_baselines_on_the_same_rows(bundled_steps
     assert "…" not in narrow.file.getvalue()  # folded, never cut ('decod…', 'str_r…')
 
 
+def test_held_out_steps_split_unlike_the_training_steps_are_named(bundled_steps, tmp_path, caplog):
+    """The bundled steps are split with 2 previous steps; held-out steps split with 1 score a model on prompts
+    it was not trained on."""
+    from swesrl.training.evaluation import context_mismatch, evaluate
+
+    one = tmp_path / "one.jsonl"
+    swesrl("traj", "split", str(EXPERT_RUNS), "-o", str(one), "--context-steps", "1")
+    assert context_mismatch(one, bundled_steps) == ("the held-out steps were split with other prompt settings than the "
+                                                    "training steps: context_steps 1 (training: 2)")
+    assert context_mismatch(bundled_steps, bundled_steps) is None
+    bare = tmp_path / "bare.jsonl"  # no split report beside it: nothing to compare
+    bare.write_text(one.read_text())
+    assert context_mismatch(bare, bundled_steps) is None and context_mismatch(one, None) is None
+    result = evaluate({}, one, bundled_steps)
+    assert result["warnings"] == [context_mismatch(one, bundled_steps)]
+    assert "context_steps 1 (training: 2)" in caplog.text
+
+
 def test_intervals_resample_tasks_and_pair_the_policies():
     """Two tasks a policy scores 0.2 and 0.8 on: the interval spans them, whatever the steps per task; a
     policy 0.1 better on every task is better in every draw of the tasks, however far apart the tasks are."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from enum import Enum
 from itertools import islice
 from pathlib import Path
@@ -278,7 +278,8 @@ def split_cmd(
     finally:
         log.close()
     report = output.with_name(output.name + ".report.json")
-    report.write_text(json.dumps(stats.to_dict() | {"errors": log.count, "output": str(output)}, indent=2) + "\n", encoding="utf-8")
+    report.write_text(json.dumps(stats.to_dict() | {"errors": log.count, "output": str(output), "context": asdict(config.context)},
+                                 indent=2) + "\n", encoding="utf-8")
     out().print(_report_lines(stats), soft_wrap=True, highlight=False, markup=False)
     out().print(
         f"[green]wrote[/green] {written} examples to {output}; report {report}\n"
