@@ -10,13 +10,18 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Readers see the old file or the whole new one, never half (tmp file, fsync, rename)."""
+    """Readers see the old file or the whole new one, never half (tmp file, fsync, rename). Interrupted
+    (Ctrl-C, a cancelled Ray task gets KeyboardInterrupt), it leaves no tmp file behind."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def safe_name(text: str) -> str:

@@ -78,6 +78,23 @@ def test_shared_helpers(tmp_path):
     assert path.read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
+def test_an_interrupted_atomic_write_keeps_the_old_file_and_leaves_no_tmp_file(tmp_path, monkeypatch):
+    """A cancelled Ray task gets KeyboardInterrupt wherever it is: once it was between the write and the
+    rename of an instance's model.patch, and the run folder kept a `.model.patch.PID.tmp` (a red CI run)."""
+    import os
+
+    path = tmp_path / "model.patch"
+    write_atomic(path, "old")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, "new")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["model.patch"]
+
+
 @pytest.mark.parametrize(("rank", "shown"), [("0", True), ("3", False)])
 def test_library_messages_show_on_the_main_process_only(rank, shown, monkeypatch, capsys):
     from swesrl.logs import setup_logging
