@@ -76,6 +76,7 @@ trainer.train()
 with open(os.path.join(out, f"rank{rank}.json"), "w") as f:
     json.dump({"rounds": rounds, "micro_batches": micro, "steps": trainer.state.global_step, "shares": shares,
                "recorded": recorded}, f)
+torch.distributed.destroy_process_group()  # as `swesrl train` does: gloo's threads alive at exit can abort it
 '''
 
 
